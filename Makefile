@@ -1,0 +1,48 @@
+# Two commands on a fresh machine with Python 3.11 and make:
+#   make book   create .venv if missing, install, validate data, execute what changed, build _build/html
+#   make test   same install, then the whole test suite (builds the site first if it is out of date)
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+JOBS   ?= 2
+
+.PHONY: install book validate test test-fast bench bench-analysis release lint clean serve
+
+$(STAMP): pyproject.toml requirements.lock
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+validate: install
+	$(BIN)/python -m analysis validate
+
+book: install
+	$(BIN)/python -m analysis build --jobs $(JOBS)
+
+test: book
+	$(BIN)/python -m pytest
+
+# Unit tests only (no book build, no browser, no integration builds).
+test-fast: install
+	$(BIN)/python -m pytest -m "not integration and not browser"
+
+bench: install
+	$(BIN)/python benchmarks/bench_build.py
+	$(BIN)/python benchmarks/bench_analysis.py
+
+release: install
+	$(BIN)/python -m analysis release
+
+lint: install
+	$(BIN)/ruff check analysis tests benchmarks
+
+serve:
+	@echo "Serving _build/html on http://127.0.0.1:8000 (Ctrl-C to stop)"
+	$(BIN)/python -m http.server --directory _build/html --bind 127.0.0.1 8000
+
+clean:
+	rm -rf _build
