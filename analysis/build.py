@@ -304,8 +304,9 @@ def _execute(root: Path, nb: Notebook, key: str, cache: Path) -> Execution:
 
 def _describe_failure(nb: Notebook, executed: Path, stderr: str) -> str:
     """Name the notebook, the failing cell and its traceback."""
-    where = f"{nb.source}" + (f" (page {nb.page}, parameters {nb.parameters})" if nb.parameters
-                              else "")
+    where = f"{nb.source}" + (
+        f" (page {nb.page}, parameters {nb.parameters})" if nb.parameters else ""
+    )
     lines = [f"notebook {where} failed"]
     if executed.exists():
         import nbformat
@@ -332,9 +333,7 @@ def _describe_failure(nb: Notebook, executed: Path, stderr: str) -> str:
     return "\n".join(lines)
 
 
-def execute_all(
-    root: Path, notebooks: Sequence[Notebook], jobs: int, log
-) -> list[Execution]:
+def execute_all(root: Path, notebooks: Sequence[Notebook], jobs: int, log) -> list[Execution]:
     cache = root / CACHE_DIR
     cache.mkdir(parents=True, exist_ok=True)
     deps = dependency_hashes(root)
@@ -430,8 +429,9 @@ def _git_commit(root: Path) -> str:
         return "unknown"
 
 
-def stage(root: Path, toc: dict, runs: Sequence[Execution], records: list[dict], meta: dict,
-          log) -> Path:
+def stage(
+    root: Path, toc: dict, runs: Sequence[Execution], records: list[dict], meta: dict, log
+) -> Path:
     """Write the source tree that Jupyter Book renders; return its folder."""
     src = root / STAGE_DIR / "src"
     src.mkdir(parents=True, exist_ok=True)
@@ -447,9 +447,9 @@ def stage(root: Path, toc: dict, runs: Sequence[Execution], records: list[dict],
     html = config.setdefault("html", {})
     html["extra_footer"] = (
         f'<p class="build-info">Data version {meta["data_semver"]} '
-        f'(<code>{meta["data_version"]}</code>, last search {meta["last_search"]}) · '
-        f'built {meta["build_date"]} · code <code>{meta["commit"]}</code> · '
-        f'text CC BY 4.0, data CC0 1.0, code MIT</p>'
+        f"(<code>{meta['data_version']}</code>, last search {meta['last_search']}) · "
+        f"built {meta['build_date']} · code <code>{meta['commit']}</code> · "
+        f"text CC BY 4.0, data CC0 1.0, code MIT</p>"
     )
     sconf = config.setdefault("sphinx", {}).setdefault("config", {})
     extra = list(sconf.get("html_extra_path", []))
@@ -466,9 +466,7 @@ def stage(root: Path, toc: dict, runs: Sequence[Execution], records: list[dict],
     for run in runs:
         path = root / CACHE_DIR / run.notebook.slug / f"{run.key}.ipynb"
         put(f"{run.notebook.page}.ipynb", path.read_bytes())
-    changed_glue_sources = {
-        page for page in executed_pages
-    }
+    changed_glue_sources = {page for page in executed_pages}
     for folder in ["chapters", *STAGED_EXTRAS]:
         base = root / folder
         if not base.exists():
@@ -476,14 +474,19 @@ def stage(root: Path, toc: dict, runs: Sequence[Execution], records: list[dict],
         for path in base.rglob("*"):
             if not path.is_file() or "__pycache__" in path.parts:
                 continue
-            if path.resolve() in notebook_sources or path.name.endswith(".yml") and \
-                    path.with_suffix(".md").resolve() in notebook_sources:
+            if (
+                path.resolve() in notebook_sources
+                or path.name.endswith(".yml")
+                and path.with_suffix(".md").resolve() in notebook_sources
+            ):
                 continue
             rel = path.relative_to(root)
             content = path.read_bytes()
             changed = put(rel, content)
-            if not changed and path.suffix == ".md" and _depends_on(
-                content.decode("utf-8", "replace"), rel, changed_glue_sources
+            if (
+                not changed
+                and path.suffix == ".md"
+                and _depends_on(content.decode("utf-8", "replace"), rel, changed_glue_sources)
             ):
                 os.utime(src / rel)  # re-read by Sphinx: it glues from a re-executed page
                 log(f"  re-read  {rel.with_suffix('')} (glues from a re-executed notebook)")
@@ -534,8 +537,10 @@ def render(root: Path, src: Path, log) -> Path:
         "--path-output", str(out), "-W", "--keep-going", "-q",
     ]  # fmt: skip
     start = time.perf_counter()
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(root),
-                                                                     os.environ.get("PYTHONPATH")])))
+    env = dict(
+        os.environ,
+        PYTHONPATH=os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")])),
+    )
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     seconds = time.perf_counter() - start
     output = (proc.stdout + "\n" + proc.stderr).strip()

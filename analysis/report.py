@@ -96,8 +96,9 @@ def result_record(
         "hksj": bool(getattr(result, "hksj", False)),
         "studies": list(studies) if studies is not None else None,
     }
-    return {k: (None if isinstance(v, float) and not math.isfinite(v) else v)
-            for k, v in rec.items()}
+    return {
+        k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in rec.items()
+    }
 
 
 def describe(rec: dict[str, Any], digits: int = 2) -> dict[str, str]:
@@ -184,8 +185,15 @@ def publish(
     dict
         The formatted pieces, keyed by suffix (``""`` for the main text).
     """
-    rec = result_record(result_id, result, measure=measure, label=label, outcome=outcome,
-                        participants=participants, studies=studies)
+    rec = result_record(
+        result_id,
+        result,
+        measure=measure,
+        label=label,
+        outcome=outcome,
+        participants=participants,
+        studies=studies,
+    )
     record(rec)
     pieces = describe(rec, digits)
     if glue:
