@@ -11,9 +11,10 @@ The pipeline, run by ``python -m analysis build`` (``make book``):
    list, with those papermill parameters, and the table of contents entry of the template is
    replaced by the rendered pages.
 3. **Execute** with papermill into the cache ``_build/.cache``, keyed by a SHA-256 of the
-   notebook text, its parameters, every file under ``data/`` and every file of the
-   ``analysis`` package. A notebook whose key is cached is reused, not run. Each execution
-   writes the results it publishes (see :mod:`analysis.report`) to a JSON file beside it.
+   notebook text, its parameters and every file of the ``analysis`` package, plus an exact
+   record of the data files it read when it last ran (with their hashes). A notebook is
+   reused, not run, when its key matches and none of the data files it read has changed.
+   Each execution writes the results it publishes (see :mod:`analysis.report`) beside it.
 4. **Stage** a source tree in ``_build/.stage/src`` (the executed notebooks replace their
    sources; files are only rewritten when their content changed, so Sphinx re-reads only what
    changed). Every page that glues from a re-executed notebook (``{glue:text}`nb::key```) is
@@ -221,21 +222,38 @@ def _hash_files(paths: Iterable[Path], root: Path) -> str:
     return digest.hexdigest()
 
 
-def dependency_hashes(root: Path) -> dict[str, str]:
-    """Hashes of what every notebook depends on: ``data/`` and the ``analysis`` package."""
-    data = [p for p in (root / "data").rglob("*") if p.is_file() and "history" not in p.parts]
+def code_hash(root: Path) -> str:
+    """Hash of the ``analysis`` package: a code change re-executes every notebook."""
     code = [p for p in (root / "analysis").rglob("*.py") if "__pycache__" not in p.parts]
-    return {"data": _hash_files(data, root), "analysis": _hash_files(code, root)}
+    return _hash_files(code, root)
 
 
-def execution_key(root: Path, nb: Notebook, deps: dict[str, str]) -> str:
+def execution_key(root: Path, nb: Notebook, analysis_hash: str) -> str:
+    """Key of a notebook's own inputs: its text, parameters, title and the analysis code.
+
+    The data files a notebook reads are recorded when it runs (see :func:`data_reads_current`)
+    rather than hashed up front, so a notebook that reads no data is not re-run when
+    ``data/`` changes, and one that reads ``outcomes.csv`` only is re-run when that file does.
+    """
     digest = hashlib.sha256(PIPELINE_VERSION.encode())
     digest.update((root / nb.source).read_bytes())
     digest.update(json.dumps(nb.parameters, sort_keys=True, default=str).encode())
     digest.update(json.dumps(nb.title).encode())
-    digest.update(deps["data"].encode())
-    digest.update(deps["analysis"].encode())
+    digest.update(analysis_hash.encode())
     return digest.hexdigest()[:20]
+
+
+def file_digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def data_reads_current(root: Path, reads: dict[str, str]) -> bool:
+    """Whether every data file a notebook read still has the content it read."""
+    for rel, digest in reads.items():
+        path = root / rel
+        if not path.is_file() or file_digest(path) != digest:
+            return False
+    return True
 
 
 # --------------------------------------------------------------------------- execution
@@ -259,6 +277,11 @@ def _as_ipynb(root: Path, nb: Notebook, dest: Path) -> None:
             if cell.cell_type == "markdown" and re.search(r"^# ", cell.source, re.M):
                 cell.source = re.sub(r"^# .*$", f"# {nb.title}", cell.source, count=1, flags=re.M)
                 break
+    tracker = nbformat.v4.new_code_cell(
+        "import analysis.report as _trd_report\n_trd_report.track_data_reads()",
+        metadata={"tags": ["remove-cell"]},
+    )
+    notebook.cells.insert(0, tracker)
     nbformat.write(notebook, dest)
 
 
@@ -272,12 +295,14 @@ def _execute(root: Path, nb: Notebook, key: str, cache: Path) -> Execution:
         _as_ipynb(root, nb, src)
         executed = tmp_path / "executed.ipynb"
         results = tmp_path / "results.json"
+        reads = tmp_path / "reads.txt"
         params = tmp_path / "parameters.yml"
         params.write_text(yaml.safe_dump(nb.parameters), encoding="utf-8")
         env = dict(os.environ)
         env["TRD_RESULTS_FILE"] = str(results)
         env["TRD_DATA_DIR"] = str(root / "data")
         env["TRD_PAGE"] = nb.page
+        env["TRD_READS_FILE"] = str(reads)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), env.get("PYTHONPATH")]))
         env.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
         cmd = [
@@ -291,13 +316,19 @@ def _execute(root: Path, nb: Notebook, key: str, cache: Path) -> Execution:
         if proc.returncode != 0:
             run.error = _describe_failure(nb, executed, proc.stderr)
             return run
-        final = out_dir / f"{key}.ipynb"
-        shutil.move(executed, final)
-        result_records = json.loads(results.read_text()) if results.exists() else []
-        (out_dir / f"{key}.results.json").write_text(json.dumps(result_records, indent=1))
+        read_paths = set(reads.read_text().split("\n")) - {""} if reads.exists() else set()
+        data_reads = {}
+        for read in sorted(read_paths):
+            path = Path(read)
+            if path.is_file():
+                data_reads[path.relative_to(root).as_posix()] = file_digest(path)
         for old in out_dir.iterdir():  # keep only the current version of this notebook
-            if not old.name.startswith(key):
-                old.unlink()
+            old.unlink()
+        shutil.move(executed, out_dir / "executed.ipynb")
+        result_records = json.loads(results.read_text()) if results.exists() else []
+        (out_dir / "results.json").write_text(json.dumps(result_records, indent=1))
+        manifest = {"key": key, "data_reads": data_reads, "seconds": round(run.seconds, 2)}
+        (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=1))
     run.executed = True
     return run
 
@@ -315,14 +346,20 @@ def _describe_failure(nb: Notebook, executed: Path, stderr: str) -> str:
             notebook = nbformat.read(executed, as_version=4)
         except Exception:  # pragma: no cover - papermill always writes a readable file
             notebook = None
-        code_cells = [c for c in (notebook.cells if notebook else []) if c.cell_type == "code"]
+        code_cells = [
+            c
+            for c in (notebook.cells if notebook else [])
+            if c.cell_type == "code"
+            and "injected-parameters" not in c.metadata.get("tags", [])
+            and not c.source.startswith("import analysis.report as _trd_report")
+        ]
         for number, cell in enumerate(code_cells, start=1):
             errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
             if errors:
                 err = errors[0]
                 tb = "\n".join(err.get("traceback", []))
                 tb = re.sub(r"\x1b\[[0-9;]*m", "", tb)
-                lines.append(f"in code cell {number}:")
+                lines.append(f"in code cell {number} of the source:")
                 lines.extend("    " + s for s in cell.source.splitlines())
                 lines.append(f"{err.get('ename')}: {err.get('evalue')}")
                 lines.append(tb)
@@ -336,12 +373,18 @@ def _describe_failure(nb: Notebook, executed: Path, stderr: str) -> str:
 def execute_all(root: Path, notebooks: Sequence[Notebook], jobs: int, log) -> list[Execution]:
     cache = root / CACHE_DIR
     cache.mkdir(parents=True, exist_ok=True)
-    deps = dependency_hashes(root)
+    analysis_hash = code_hash(root)
     runs: list[Execution] = []
     todo: list[tuple[Notebook, str]] = []
     for nb in notebooks:
-        key = execution_key(root, nb, deps)
-        if (cache / nb.slug / f"{key}.ipynb").exists():
+        key = execution_key(root, nb, analysis_hash)
+        manifest_path = cache / nb.slug / "manifest.json"
+        manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
+        if (
+            manifest.get("key") == key
+            and (cache / nb.slug / "executed.ipynb").exists()
+            and data_reads_current(root, manifest.get("data_reads", {}))
+        ):
             runs.append(Execution(notebook=nb, key=key))
             log(f"  reuse    {nb.page}")
         else:
@@ -380,7 +423,7 @@ def collect_results(root: Path, runs: Sequence[Execution], data_version: str) ->
     records: list[dict] = []
     seen: dict[str, str] = {}
     for run in runs:
-        path = root / CACHE_DIR / run.notebook.slug / f"{run.key}.results.json"
+        path = root / CACHE_DIR / run.notebook.slug / "results.json"
         for rec in json.loads(path.read_text()) if path.exists() else []:
             rid = rec["id"]
             if rid in seen and seen[rid] != run.notebook.page:
@@ -464,7 +507,7 @@ def stage(
 
     # Pages: executed notebooks replace their sources; other files are copied.
     for run in runs:
-        path = root / CACHE_DIR / run.notebook.slug / f"{run.key}.ipynb"
+        path = root / CACHE_DIR / run.notebook.slug / "executed.ipynb"
         put(f"{run.notebook.page}.ipynb", path.read_bytes())
     changed_glue_sources = {page for page in executed_pages}
     for folder in ["chapters", *STAGED_EXTRAS]:
