@@ -1,0 +1,88 @@
+"""Numbers needed to treat.
+
+Sign convention: the returned NNT is **positive for benefit (NNTB)** and **negative for harm
+(NNTH; its absolute value is the number needed to treat for one additional person to be
+harmed)**; ``inf`` when the effect is null (no difference in event rates).
+
+From a standardised mean difference (Furukawa & Leucht, 2011), with control event rate
+``cer`` of a *good* event (e.g. response) and ``d`` the SMD oriented so that positive favours
+the intervention::
+
+    NNT = 1 / (Phi(d + Phi^-1(cer)) - cer)
+
+Our SMDs are intervention minus control on symptom scales, so psychotherapy that lowers
+symptoms gives a *negative* SMD: with ``smd_lower_is_better=True`` (default) ``d = -smd``.
+If ``cer`` is the rate of a *bad* event (e.g. relapse) pass ``event_is_good=False``; the
+intervention event rate is then ``Phi(Phi^-1(cer) - d)`` and NNT = ``1 / (cer - eer)``.
+
+From a risk ratio (ratio scale) and control risk: ``eer = cer * rr`` and
+``NNT = 1 / (eer - cer) = 1 / (cer (rr - 1))`` for a good event, ``1 / (cer (1 - rr))`` for a
+bad event.
+"""
+
+from __future__ import annotations
+
+import math
+
+from scipy import special
+
+__all__ = ["nnt"]
+
+
+def _inv(diff: float) -> float:
+    return math.inf if diff == 0 else 1.0 / diff
+
+
+def nnt(
+    smd: float | None = None,
+    *,
+    cer: float,
+    rr: float | None = None,
+    smd_lower_is_better: bool = True,
+    event_is_good: bool = True,
+) -> float:
+    """Number needed to treat from an SMD (Furukawa & Leucht) or from a risk ratio.
+
+    Parameters
+    ----------
+    smd : float, optional
+        Standardised mean difference (intervention minus control). Give exactly one of
+        ``smd`` and ``rr``.
+    cer : float
+        Control event rate, in (0, 1).
+    rr : float, optional
+        Risk ratio (intervention / control) on the ratio scale, > 0.
+    smd_lower_is_better : bool
+        True (default) when a negative SMD favours the intervention (symptom scales).
+    event_is_good : bool
+        True when the event counted by ``cer`` (and ``rr``) is desirable, e.g. response or
+        remission; False for relapse, dropout, adverse events.
+
+    Returns
+    -------
+    float
+        Positive = NNTB, negative = NNTH, ``inf`` for no effect.
+    """
+    if (smd is None) == (rr is None):
+        raise ValueError("give exactly one of smd and rr")
+    cer = float(cer)
+    if not 0.0 < cer < 1.0:
+        raise ValueError(f"cer must be in (0, 1), got {cer}")
+    if smd is not None:
+        d = float(smd)
+        if not math.isfinite(d):
+            raise ValueError("smd must be finite")
+        if smd_lower_is_better:
+            d = -d
+        if d == 0:
+            return math.inf
+        if event_is_good:
+            eer = float(special.ndtr(d + special.ndtri(cer)))
+            return _inv(eer - cer)
+        eer = float(special.ndtr(special.ndtri(cer) - d))
+        return _inv(cer - eer)
+    ratio = float(rr)  # type: ignore[arg-type]
+    if not (ratio > 0 and math.isfinite(ratio)):
+        raise ValueError(f"rr must be a positive finite ratio, got {rr}")
+    diff = cer * (ratio - 1.0)
+    return _inv(diff if event_is_good else -diff)
