@@ -1,0 +1,380 @@
+"""Tests for analysis.plots: every plot renders for 1-40 studies with no overlapping text."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import itertools  # noqa: E402
+import math  # noqa: E402
+from types import SimpleNamespace  # noqa: E402
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.text import Text  # noqa: E402
+
+from analysis import plots  # noqa: E402
+
+SIZES = (1, 2, 10, 40)
+NAMES = [
+    "Cladder-Micus 2018 (MBCT)",
+    "Wiles 2013 (CoBalT)",
+    "Town 2017 (ISTDP)",
+    "Fonagy 2015 (Tavistock LTPP)",
+    "Eisendrath 2016",
+    "Nakagawa 2017",
+]
+DOMAINS = [
+    "Randomisation process",
+    "Deviations from intended interventions",
+    "Missing outcome data",
+    "Measurement of the outcome",
+    "Selection of the reported result",
+    "Overall",
+]
+
+
+# ---------------------------------------------------------------------------- helpers
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+def labels_for(k: int) -> list[str]:
+    return [NAMES[i] if i < len(NAMES) else f"Author{i} {1990 + i % 35}" for i in range(k)]
+
+
+def continuous(k: int, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    n1, n2 = rng.integers(10, 250, k), rng.integers(10, 250, k)
+    m1 = rng.normal(14, 3, k).round(1)
+    m2 = (m1 + rng.normal(3, 2, k)).round(1)
+    sd1, sd2 = rng.uniform(4, 9, k).round(1), rng.uniform(4, 9, k).round(1)
+    sp = np.sqrt(((n1 - 1) * sd1**2 + (n2 - 1) * sd2**2) / (n1 + n2 - 2))
+    yi = (m1 - m2) / sp
+    vi = 1 / n1 + 1 / n2 + yi**2 / (2 * (n1 + n2))
+    return pd.DataFrame(
+        {
+            "label": labels_for(k),
+            "yi": yi,
+            "vi": vi,
+            "m1i": m1,
+            "sd1i": sd1,
+            "n1i": n1,
+            "m2i": m2,
+            "sd2i": sd2,
+            "n2i": n2,
+            "group": rng.choice(["CBT", "Third-wave therapies", "Psychodynamic"], k),
+        }
+    )
+
+
+def dichotomous(k: int, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    ai, ci = rng.integers(1, 40, k), rng.integers(1, 40, k)
+    n1, n2 = ai + rng.integers(5, 80, k), ci + rng.integers(5, 80, k)
+    yi = np.log((ai / n1) / (ci / n2))
+    vi = 1 / ai - 1 / n1 + 1 / ci - 1 / n2
+    return pd.DataFrame(
+        {"label": labels_for(k), "yi": yi, "vi": vi, "ai": ai, "n1i": n1, "ci": ci, "n2i": n2}
+    )
+
+
+def rob_data(k: int, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    cats = ["low", "some concerns", "high"]
+    rows = [(s, d, cats[rng.choice(3, p=[0.5, 0.3, 0.2])]) for s in labels_for(k) for d in DOMAINS]
+    return pd.DataFrame(rows, columns=["study_id", "domain", "judgement"])
+
+
+def visible_texts(fig: Figure) -> tuple[list[Text], object]:
+    """Draw ``fig`` and return its drawn, non-empty Text artists and the renderer."""
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    out: list[Text] = []
+    for t in fig.findobj(Text):
+        if not t.get_visible() or not t.get_text().strip():
+            continue
+        # skip tick labels of ticks outside the view interval (not drawn)
+        axis = _tick_axis(t, fig)
+        if axis is not None and not axis:
+            continue
+        out.append(t)
+    return out, renderer
+
+
+def _tick_axis(t: Text, fig: Figure) -> bool | None:
+    for ax in fig.get_axes():
+        for axis, lim in ((ax.xaxis, ax.get_xlim()), (ax.yaxis, ax.get_ylim())):
+            for tick in axis.get_major_ticks() + axis.get_minor_ticks():
+                if t is tick.label1 or t is tick.label2:
+                    lo, hi = sorted(lim)
+                    loc = tick.get_loc()
+                    return (
+                        bool(t.get_visible())
+                        and lo - 1e-9 * abs(hi - lo) <= loc <= hi + 1e-9 * abs(hi - lo)
+                        and (t is tick.label1 and tick.label1.get_visible())
+                    )
+    return None
+
+
+def assert_no_overlap(fig: Figure, tol: float = 0.5) -> list[Text]:
+    texts, renderer = visible_texts(fig)
+    boxes = [(t, t.get_window_extent(renderer)) for t in texts]
+    fig_box = fig.bbox
+    for t, b in boxes:
+        assert b.x0 >= fig_box.x0 - 1 and b.x1 <= fig_box.x1 + 1, f"text off figure: {t!r}"
+        assert b.y0 >= fig_box.y0 - 1 and b.y1 <= fig_box.y1 + 1, f"text off figure: {t!r}"
+    for (t1, b1), (t2, b2) in itertools.combinations(boxes, 2):
+        dx = min(b1.x1, b2.x1) - max(b1.x0, b2.x0)
+        dy = min(b1.y1, b2.y1) - max(b1.y0, b2.y0)
+        assert not (dx > tol and dy > tol), (
+            f"overlapping text: {t1.get_text()!r} {b1} and {t2.get_text()!r} {b2}"
+        )
+    return texts
+
+
+def count_labels(fig: Figure, labels: list[str]) -> int:
+    wanted = set(labels)
+    return sum(1 for t in fig.findobj(Text) if t.get_text() in wanted and t.get_visible())
+
+
+def check_alt(fig: Figure, k: int) -> str:
+    text = plots.alt_text(fig)
+    assert text and text == fig.alt_text
+    assert f"{k} stud" in text
+    return text
+
+
+# ---------------------------------------------------------------------------- general
+def test_palette_is_okabe_ito():
+    assert len(plots.PALETTE) == 8
+    assert plots.PALETTE["vermillion"] == "#D55E00"
+    assert all(c.startswith("#") and len(c) == 7 for c in plots.PALETTE.values())
+
+
+def test_alt_text_fallback_for_foreign_figure():
+    fig = Figure()
+    fig.add_subplot().set_title("Something")
+    assert "Something" in plots.alt_text(fig)
+
+
+def test_overlap_checker_detects_overlap():
+    fig = Figure(figsize=(3, 2))
+    fig.text(0.5, 0.5, "overlapping")
+    fig.text(0.52, 0.5, "text here")
+    with pytest.raises(AssertionError, match="overlapping text"):
+        assert_no_overlap(fig)
+
+
+def test_figures_are_not_registered_with_pyplot():
+    before = plt.get_fignums()
+    plots.forest_plot(continuous(3))
+    assert plt.get_fignums() == before
+
+
+# ---------------------------------------------------------------------------- forest
+@pytest.mark.parametrize("k", SIZES)
+def test_forest_continuous(k):
+    df = continuous(k, seed=k)
+    fig = plots.forest_plot(df, measure="SMD", title="Depression severity")
+    assert_no_overlap(fig)
+    assert count_labels(fig, list(df["label"])) == k
+    assert fig.plot_info["k"] == k
+    check_alt(fig, k)
+    texts = [t.get_text() for t in fig.findobj(Text)]
+    assert any(t.startswith("Total") for t in texts)
+    assert ("Prediction interval" in texts) == (k >= 3)
+    assert "Favours psychotherapy" in texts and "Favours control" in texts
+
+
+@pytest.mark.parametrize("k", SIZES)
+def test_forest_dichotomous_ratio_log_scale(k):
+    df = dichotomous(k, seed=10 + k)
+    fig = plots.forest_plot(df, measure="RR", higher_favours_treatment=True)
+    assert fig.get_axes()[0].get_xscale() == "log"
+    assert_no_overlap(fig)
+    assert count_labels(fig, list(df["label"])) == k
+    texts = [t.get_text() for t in fig.findobj(Text)]
+    assert "Events" in texts
+    # effect text is exponentiated
+    i = int(np.argmax(df["yi"]))
+    assert any(t.startswith(f"{math.exp(df['yi'][i]):.2f}") for t in texts)
+    check_alt(fig, k)
+
+
+@pytest.mark.parametrize("k", SIZES)
+def test_forest_subgroups(k):
+    df = continuous(k, seed=20 + k)
+    fig = plots.forest_plot(df, group="group", method="REML", hksj=k > 2)
+    assert_no_overlap(fig)
+    assert count_labels(fig, list(df["label"])) == k
+    texts = [t.get_text() for t in fig.findobj(Text)]
+    groups = list(dict.fromkeys(df["group"]))
+    assert all(g in texts for g in groups)
+    assert sum(t.startswith("Subtotal") for t in texts) == len(groups)
+    assert any(t.startswith("Test for subgroup differences") for t in texts) == (len(groups) > 1)
+    check_alt(fig, k)
+
+
+def test_forest_extreme_cis_and_arrays():
+    rng = np.random.default_rng(3)
+    yi = rng.normal(-0.4, 0.3, 10)
+    vi = rng.uniform(0.01, 0.08, 10)
+    vi[2], vi[7] = 25.0, 4.0  # very wide intervals
+    yi[5] = -6.0  # estimate far outside the default axis
+    fig = plots.forest_plot(yi=yi, vi=vi, label=labels_for(10), measure="g", arms=None)
+    assert_no_overlap(fig)
+    lo, hi = fig.get_axes()[0].get_xlim()
+    assert lo < 0 < hi and hi - lo < 20  # axis not blown up by the extreme CIs
+    check_alt(fig, 10)
+
+
+def test_forest_from_confidence_limits_ratio_with_xlim():
+    yi = np.log([0.5, 0.8, 1.2, 2.0])
+    lo, hi = yi - 0.4, yi + 0.6
+    fig = plots.forest_plot(
+        yi=yi,
+        vi=None,
+        ci_low=lo,
+        ci_high=hi,
+        label=["A 2001", "B 2002", "C 2003", "D 2004"],
+        measure="OR",
+        arms=None,
+        xlim=(0.1, 10),
+    )
+    assert fig.get_axes()[0].get_xlim() == pytest.approx((0.1, 10))
+    assert_no_overlap(fig)
+    texts = [t.get_text() for t in fig.findobj(Text)]
+    assert f"{0.5:.2f} [{math.exp(lo[0]):.2f}, {math.exp(hi[0]):.2f}]" in texts
+    check_alt(fig, 4)
+
+
+def test_forest_custom_favours_and_fixed_effect():
+    df = continuous(5, seed=5)
+    fig = plots.forest_plot(df, method="FE", favours=("Favours MBCT", "Favours TAU"))
+    texts = [t.get_text() for t in fig.findobj(Text)]
+    assert "Favours MBCT" in texts and "Favours TAU" in texts
+    assert any("Fixed" in t for t in texts)
+    assert_no_overlap(fig)
+
+
+# ---------------------------------------------------------------------------- funnel
+@pytest.mark.parametrize("k", SIZES)
+def test_funnel(k):
+    df = continuous(k, seed=30 + k)
+    fig = plots.funnel_plot(df["yi"], df["vi"])
+    ax = fig.get_axes()[0]
+    assert ax.yaxis_inverted()
+    assert_no_overlap(fig)
+    check_alt(fig, k)
+
+
+def test_funnel_trim_and_fill_result_object():
+    from analysis.bias import trim_and_fill
+
+    rng = np.random.default_rng(7)
+    vi = rng.uniform(0.01, 0.2, 15)
+    yi = -0.3 - 1.5 * np.sqrt(vi) + rng.normal(0, 0.05, 15)  # small-study effect
+    tf = trim_and_fill(yi, vi, method="DL")
+    fig = plots.funnel_plot(yi, vi, trim_fill=tf)
+    assert fig.plot_info["k_filled"] == int(np.sum(tf.imputed))
+    assert_no_overlap(fig)
+    check_alt(fig, 15)
+
+
+def test_funnel_filled_arrays_and_ratio():
+    df = dichotomous(10, seed=4)
+    ns = SimpleNamespace(filled_yi=[0.2, 0.4], filled_vi=[0.1, 0.3], estimate=0.1)
+    fig = plots.funnel_plot(df["yi"], df["vi"], trim_fill=ns, measure="OR")
+    assert fig.plot_info["k_filled"] == 2
+    assert fig.get_axes()[0].get_xscale() == "log"
+    assert "imputed 2" in plots.alt_text(fig)
+    assert_no_overlap(fig)
+
+
+# ---------------------------------------------------------------------------- risk of bias
+@pytest.mark.parametrize("k", SIZES)
+@pytest.mark.parametrize("kind", ["traffic_light", "summary", "both"])
+def test_rob(k, kind):
+    rob = rob_data(k, seed=k)
+    fig = plots.rob_plot(rob, kind=kind)
+    assert_no_overlap(fig)
+    if kind != "summary":
+        assert count_labels(fig, labels_for(k)) == k
+        symbols = [t.get_text() for t in fig.findobj(Text) if t.get_text() in {"+", "?", "−"}]
+        assert len(symbols) == k * len(DOMAINS) + 3  # grid + legend
+    check_alt(fig, k)
+
+
+def test_rob_weighted_summary_and_unclear():
+    rob = rob_data(6, seed=1)
+    rob.loc[rob["judgement"] == "some concerns", "judgement"] = "Unclear"
+    weights = {s: w for s, w in zip(labels_for(6), [1, 2, 3, 4, 5, 6], strict=True)}
+    fig = plots.rob_plot(rob, kind="summary", weights=weights)
+    texts = [t.get_text() for t in fig.findobj(Text)]
+    assert "Percentage of weight" in texts and "Unclear" in texts
+    assert_no_overlap(fig)
+    with pytest.raises(ValueError):
+        plots.rob_plot(rob.assign(judgement="maybe"))
+
+
+# ---------------------------------------------------------------------------- cumulative
+@pytest.mark.parametrize("k", SIZES)
+def test_cumulative(k):
+    from analysis.sensitivity import cumulative
+
+    df = continuous(k, seed=40 + k)
+    years = np.arange(2000, 2000 + k)
+    res = cumulative(df["yi"], df["vi"], order=years, method="REML", labels=df["label"])
+    fig = plots.cumulative_plot(res)
+    assert_no_overlap(fig)
+    assert len(fig.plot_info["labels"]) == k
+    assert count_labels(fig, fig.plot_info["labels"]) == k
+    check_alt(fig, k)
+
+
+# ---------------------------------------------------------------------------- PRISMA
+def test_prisma_full_and_no_box_overlap():
+    counts = {
+        "records_databases": 1523,
+        "records_registers": 211,
+        "duplicates_removed": 402,
+        "automation_excluded": 0,
+        "other_removed": 3,
+        "records_screened": 1329,
+        "records_excluded": 1198,
+        "reports_sought": 131,
+        "reports_not_retrieved": 4,
+        "reports_assessed": 127,
+        "reports_excluded": 98,
+        "studies_included": 29,
+        "reports_included": 34,
+    }
+    reasons = {"Not treatment-resistant depression": 41, "No psychotherapy arm": 30, "Other": 27}
+    fig = plots.prisma_flow(counts, exclusion_reasons=reasons, title="PRISMA 2020 flow diagram")
+    assert_no_overlap(fig)
+    text = plots.alt_text(fig)
+    assert "29" in text and "1523" in text
+    ax = fig.get_axes()[0]
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    boxes = [p.get_window_extent() for p in ax.patches if type(p).__name__ == "FancyBboxPatch"]
+    for b1, b2 in itertools.combinations(boxes, 2):
+        dx = min(b1.x1, b2.x1) - max(b1.x0, b2.x0)
+        dy = min(b1.y1, b2.y1) - max(b1.y0, b2.y0)
+        assert not (dx > 0.5 and dy > 0.5)
+
+
+def test_prisma_missing_counts_not_reported():
+    fig = plots.prisma_flow({"records_databases": 10, "studies_included": "3"})
+    joined = " ".join(t.get_text() for t in fig.findobj(Text)).replace("\N{NO-BREAK SPACE}", " ")
+    assert "not reported" in joined
+    assert_no_overlap(fig)
