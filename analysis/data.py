@@ -1,0 +1,1060 @@
+"""Loading and validating the trial database in ``data/``.
+
+Public API
+----------
+``load_trials(data_dir=None) -> Trials``
+    Validate, then load the four CSV files and ``version.yml``. Raises
+    :class:`DataValidationError` (carrying *every* problem found) when the data are invalid.
+``validate(data_dir=None) -> list[Problem]``
+    Run every check and return all problems (empty list = valid). Never raises on bad data.
+``data_version(data_dir=None) -> str``
+    First 12 hex digits of the SHA-256 of the data files' bytes (sorted by file name).
+``find_data_dir(data_dir=None) -> pathlib.Path``
+    ``data_dir`` if given; else ``$TRD_DATA_DIR``; else the first ``data/`` folder holding
+    ``studies.csv`` found walking up from the current working directory.
+
+Row numbers in problems are 1-based *line numbers in the file*: the header is line 1, so the
+first data row is line 2 (a record spanning several lines because of a quoted newline is
+reported at its first line). UTF-8 with or without a byte-order mark and LF or CRLF line
+endings are accepted; the delimiter must be a comma and decimals must use a dot.
+
+The schema (columns, types, allowed values, ranges) is defined once below in ``SCHEMAS`` and
+documented for humans in ``data/README.md``.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import os
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+__all__ = [
+    "CSV_FILES",
+    "DataValidationError",
+    "INSTRUMENT_RANGES",
+    "Problem",
+    "SCHEMAS",
+    "Trials",
+    "data_version",
+    "find_data_dir",
+    "load_trials",
+    "validate",
+]
+
+CSV_FILES: tuple[str, ...] = (
+    "studies.csv",
+    "outcomes.csv",
+    "risk_of_bias.csv",
+    "published_results.csv",
+)
+OTHER_FILES: tuple[str, ...] = ("references.bib", "version.yml")
+
+#: Possible score range (min, max) of each instrument code; ``None`` = no range check.
+INSTRUMENT_RANGES: dict[str, tuple[float, float] | None] = {
+    "BDI-I": (0, 63),
+    "BDI-II": (0, 63),
+    "BDI": (0, 63),  # version not stated; both versions score 0-63
+    "HAMD-17": (0, 52),
+    "HAMD-21": (0, 63),  # HAMD-17 (0-52) + items 18-21 (2 + 4 + 3 + 2)
+    "HAMD-24": (0, 75),  # HAMD-21 + items 22-24 (3 x 0-4)
+    "HAMD": None,  # version not stated
+    "PHQ-9": (0, 27),
+    "MADRS": (0, 60),
+    "QIDS-SR": (0, 27),
+    "IDS-SR": (0, 84),
+    "unclear": None,
+}
+
+MODALITIES = (
+    "CBT",
+    "CT",
+    "BA",
+    "CBASP",
+    "MBCT",
+    "IPT",
+    "ISTDP",
+    "LTPP",
+    "DBT",
+    "CFT",
+    "TF-CBT",
+    "BODY",
+    "IPT+OT",
+    "other",
+)
+DOUBT_TOKENS = (
+    "chronic_not_trd",
+    "borderline_trd",
+    "active_vs_active",
+    "active_control",
+    "vs_medication",
+    "non_randomised",
+    "trd_definition_not_seen",
+    "waitlist_control",
+    "instrument_unclear",
+)
+YES_NO = ("yes", "no")
+YES_NO_UNCLEAR = ("yes", "no", "unclear")
+YES_NO_UNVERIFIED = ("yes", "no", "unverified")
+
+
+# --------------------------------------------------------------------------- problems
+@dataclass(frozen=True)
+class Problem:
+    """One validation problem.
+
+    ``row`` is the 1-based line number in the file (header = line 1) or ``None`` for a
+    file-level problem; ``column`` is ``None`` when the problem concerns a whole row/file.
+    """
+
+    file: str
+    row: int | None
+    column: str | None
+    value: str | None
+    rule: str
+
+    def __str__(self) -> str:
+        parts = [self.file]
+        if self.row is not None:
+            parts.append(f"row {self.row}")
+        if self.column is not None:
+            parts.append(f"column {self.column!r}")
+        where = ", ".join(parts)
+        if self.value is not None:
+            return f"{where}: value {self.value!r} breaks rule {self.rule!r}"
+        return f"{where}: breaks rule {self.rule!r}"
+
+
+class DataValidationError(ValueError):
+    """Raised by :func:`load_trials` when the data are invalid; ``.problems`` lists them all."""
+
+    def __init__(self, problems: Iterable[Problem]):
+        self.problems: list[Problem] = list(problems)
+        lines = "\n".join(str(p) for p in self.problems[:50])
+        more = len(self.problems) - 50
+        if more > 0:
+            lines += f"\n... and {more} more"
+        super().__init__(f"{len(self.problems)} data problem(s):\n{lines}")
+
+
+# --------------------------------------------------------------------------- schema
+@dataclass(frozen=True)
+class Col:
+    """Column specification.
+
+    kind: "str", "int", "float", "enum", "intlist" (``;``-separated ints),
+    "floatlist" (``;``-separated numbers) or "tokens" (``; ``-separated enum tokens).
+    """
+
+    kind: str = "str"
+    required: bool = False  # value must be non-empty
+    allowed: tuple[str, ...] = ()
+    min: float | None = None
+    max: float | None = None
+    min_exclusive: bool = False
+    pattern: str | None = None
+    description: str = ""
+
+
+def _c(kind: str = "str", **kw: Any) -> Col:
+    return Col(kind=kind, **kw)
+
+
+STUDIES: dict[str, Col] = {
+    "study_id": _c(required=True, pattern=r"^[A-Z][A-Za-z]+[0-9]{4}[a-z]?$"),
+    "trial_name": _c(),
+    "citation_key": _c(required=True, pattern=r"^[a-z][a-z0-9_]*$"),
+    "year": _c("int", required=True, min=1950, max=2100),
+    "country": _c(),
+    "modality": _c("enum", required=True, allowed=MODALITIES),
+    "modality_detail": _c(),
+    "format": _c("enum", required=True, allowed=("individual", "group", "mixed", "unknown")),
+    "sessions": _c("int", min=1, max=500),
+    "sessions_note": _c(),
+    "weeks": _c("float", min=0, max=520, min_exclusive=True),
+    "design": _c("enum", required=True, allowed=("add-on", "switch", "active")),
+    "comparator": _c(required=True),
+    "trd_definition": _c(required=True),
+    "min_failed_ad": _c("int", min=0, max=20),
+    "prior_psychotherapy_failure": _c("enum", required=True, allowed=YES_NO_UNCLEAR),
+    "chronic_required": _c("enum", required=True, allowed=YES_NO_UNCLEAR),
+    "n_rand_int": _c("intlist", min=1),
+    "n_rand_ctl": _c("intlist", min=1),
+    "mean_age": _c("float", min=10, max=100),
+    "pct_women": _c("float", min=0, max=100),
+    "baseline_instrument": _c("enum", allowed=tuple(INSTRUMENT_RANGES)),
+    "baseline_mean_int": _c("floatlist"),
+    "baseline_mean_ctl": _c("floatlist"),
+    "baseline_note": _c(),
+    "in_cochrane2018": _c("enum", required=True, allowed=YES_NO_UNVERIFIED),
+    "in_vanbronswijk2019": _c("enum", required=True, allowed=YES_NO_UNVERIFIED),
+    "in_jpm2025": _c("enum", required=True, allowed=YES_NO_UNVERIFIED),
+    "data_status": _c("enum", required=True, allowed=("complete", "partial", "awaiting data")),
+    "doubtful_inclusion": _c("tokens", allowed=DOUBT_TOKENS),
+    "main_analysis": _c("enum", required=True, allowed=YES_NO),
+    "main_analysis_reason": _c(required=True),
+    "source_urls": _c(required=True),
+    "notes": _c(),
+}
+
+OUTCOMES: dict[str, Col] = {
+    "outcome_id": _c(required=True, pattern=r"^[A-Z][A-Za-z]+[0-9]{4}[a-z]?\.o[0-9]+$"),
+    "study_id": _c(required=True),
+    "comparison": _c(required=True),
+    "outcome": _c(
+        "enum", required=True, allowed=("depressive_symptoms", "response", "remission", "dropout")
+    ),
+    "instrument": _c("enum", allowed=tuple(INSTRUMENT_RANGES)),
+    "instrument_detail": _c(),
+    "rater": _c("enum", allowed=("self", "clinician", "unclear")),
+    "timepoint": _c("enum", required=True, allowed=("post", "fu")),
+    "time_label": _c(),
+    "weeks": _c("float", min=0, max=520),
+    "arm": _c("enum", required=True, allowed=("intervention", "control", "comparison", "overall")),
+    "arm_label": _c(),
+    "shared_control": _c("enum", required=True, allowed=YES_NO),
+    "n": _c("int", min=1),
+    "mean": _c("float"),
+    "sd": _c("float", min=0, min_exclusive=True),
+    "events": _c("int", min=0),
+    "total": _c("int", min=1),
+    "stat_type": _c(
+        "enum",
+        required=True,
+        allowed=(
+            "post_msd",
+            "adjusted_mean",
+            "events",
+            "precalc_md",
+            "precalc_smd",
+            "precalc_g",
+            "precalc_or",
+            "precalc_rr",
+            "other_stat",
+        ),
+    ),
+    "measure": _c("enum", allowed=("MD", "SMD", "g", "d", "RR", "OR")),
+    "effect": _c("float"),
+    "ci_low": _c("float"),
+    "ci_high": _c("float"),
+    "se": _c("float", min=0, min_exclusive=True),
+    "direction": _c("enum", allowed=("lower_better", "higher_better")),
+    "favours_psychotherapy_when": _c("enum", allowed=("negative", "positive")),
+    "use": _c(
+        "enum",
+        required=True,
+        allowed=("primary", "alternative", "duplicate", "conflict", "context"),
+    ),
+    "source": _c(required=True),
+    "location": _c(required=True),
+    "conflict_flag": _c(),
+    "note": _c(),
+}
+
+RISK_OF_BIAS: dict[str, Col] = {
+    "study_id": _c(required=True),
+    "domain": _c(
+        "enum",
+        required=True,
+        allowed=(
+            "sequence_generation",
+            "allocation_concealment",
+            "blinding_outcome_assessors_clinician",
+            "detection_bias_self_report",
+            "incomplete_outcome_data_itt",
+            "selective_reporting",
+            "other_bias",
+            "overall",
+        ),
+    ),
+    "judgement": _c("enum", required=True, allowed=("low", "high", "unclear", "some concerns")),
+    "support": _c(required=True),
+    "source": _c(required=True),
+    "location": _c(required=True),
+}
+
+PUBLISHED: dict[str, Col] = {
+    "result_id": _c(required=True, pattern=r"^[a-z0-9]+(\.[A-Za-z0-9_]+)+$"),
+    "review": _c(required=True),
+    "review_key": _c(required=True),
+    "analysis": _c(required=True),
+    "outcome": _c(),
+    "measure": _c("enum", allowed=("MD", "SMD", "RR", "OR", "d", "g", "effect size")),
+    "model": _c(),
+    "k": _c("int", min=1),
+    "k_unit": _c("enum", allowed=("studies", "comparisons")),
+    "participants": _c("int", min=1),
+    "estimate": _c("float"),
+    "ci_low": _c("float"),
+    "ci_high": _c("float"),
+    "i2": _c("float", min=0, max=100),
+    "tau2": _c("float", min=0),
+    "studies": _c(),
+    "source": _c(required=True),
+    "note": _c(),
+    "favours_psychotherapy_when": _c("enum", allowed=("negative", "positive")),
+    "reproducible": _c("enum", required=True, allowed=("yes", "partial", "no", "not assessed")),
+    "reproducible_from": _c(),
+    "reproducibility_note": _c(),
+}
+
+SCHEMAS: dict[str, dict[str, Col]] = {
+    "studies.csv": STUDIES,
+    "outcomes.csv": OUTCOMES,
+    "risk_of_bias.csv": RISK_OF_BIAS,
+    "published_results.csv": PUBLISHED,
+}
+
+_NONFINITE = re.compile(r"^[+-]?(nan|inf|infinity)$", re.IGNORECASE)
+_INT = re.compile(r"^[+-]?[0-9]+$")
+_FLOAT = re.compile(r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$")
+
+
+# --------------------------------------------------------------------------- trials
+@dataclass(frozen=True)
+class Trials:
+    """The loaded database (typed pandas DataFrames; missing values are ``NA``/``NaN``)."""
+
+    studies: pd.DataFrame
+    outcomes: pd.DataFrame
+    risk_of_bias: pd.DataFrame
+    published: pd.DataFrame
+    version: dict[str, Any] = field(default_factory=dict)
+    data_dir: Path = field(default_factory=Path)
+
+    @property
+    def data_version(self) -> str:
+        return data_version(self.data_dir)
+
+
+# --------------------------------------------------------------------------- helpers
+def find_data_dir(data_dir: str | os.PathLike[str] | None = None) -> Path:
+    """Resolve the data folder (see module docstring). Raises FileNotFoundError if none."""
+    if data_dir is not None:
+        return Path(data_dir)
+    env = os.environ.get("TRD_DATA_DIR")
+    if env:
+        return Path(env)
+    here = Path.cwd().resolve()
+    for folder in (here, *here.parents):
+        candidate = folder / "data"
+        if (candidate / "studies.csv").is_file():
+            return candidate
+    raise FileNotFoundError(
+        "no data/studies.csv found above the current directory; pass data_dir or set TRD_DATA_DIR"
+    )
+
+
+def data_version(data_dir: str | os.PathLike[str] | None = None) -> str:
+    """SHA-256 over the data files (sorted by name, name + bytes), first 12 hex digits."""
+    root = find_data_dir(data_dir)
+    h = hashlib.sha256()
+    for name in sorted(CSV_FILES + OTHER_FILES):
+        path = root / name
+        if path.is_file():
+            h.update(name.encode())
+            h.update(b"\0")
+            h.update(path.read_bytes())
+            h.update(b"\0")
+    return h.hexdigest()[:12]
+
+
+def _label(root: Path, name: str) -> str:
+    return f"{root.name}/{name}" if root.name else name
+
+
+@dataclass
+class _Table:
+    header: list[str]
+    rows: list[tuple[int, dict[str, str]]]  # (line number, record)
+
+
+def _read_csv(path: Path, label: str, problems: list[Problem]) -> _Table | None:
+    """Read a CSV as strings, reporting file-level problems. Returns None if unusable."""
+    if not path.is_file():
+        problems.append(Problem(label, None, None, None, "file is missing"))
+        return None
+    raw = path.read_bytes()
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        problems.append(
+            Problem(
+                label, line, None, None, f"file must be UTF-8 (invalid byte at offset {exc.start})"
+            )
+        )
+        return None
+    if not text.strip():
+        problems.append(Problem(label, None, None, None, "file is empty"))
+        return None
+    first = text.splitlines()[0]
+    if first.count(";") > first.count(","):
+        problems.append(
+            Problem(
+                label,
+                1,
+                None,
+                None,
+                "file is semicolon-separated; the delimiter must be a comma (and decimals a dot)",
+            )
+        )
+        return None
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    records: list[tuple[int, list[str]]] = []
+    prev = 0
+    try:
+        for rec in reader:
+            start = prev + 1
+            prev = reader.line_num
+            if not rec or all(not f.strip() for f in rec):
+                continue
+            records.append((start, rec))
+    except csv.Error as exc:
+        problems.append(
+            Problem(label, prev + 1, None, None, f"malformed CSV ({exc}); file truncated?")
+        )
+        return None
+    if not records:
+        problems.append(Problem(label, None, None, None, "file is empty"))
+        return None
+    header = [h.strip() for h in records[0][1]]
+    rows: list[tuple[int, dict[str, str]]] = []
+    ok = True
+    for line, rec in records[1:]:
+        if len(rec) != len(header):
+            ok = False
+            problems.append(
+                Problem(
+                    label,
+                    line,
+                    None,
+                    None,
+                    f"row has {len(rec)} fields but the header has {len(header)} "
+                    "(truncated or ragged row)",
+                )
+            )
+            continue
+        rows.append((line, {h: v.strip() for h, v in zip(header, rec, strict=True)}))
+    if not ok and not rows:
+        return None
+    return _Table(header, rows)
+
+
+def _check_value(col: Col, value: str) -> str | None:
+    """Return the broken rule for a non-empty value, or None."""
+    if col.kind == "str":
+        if col.pattern and not re.match(col.pattern, value):
+            return f"must match pattern {col.pattern}"
+        return None
+    if col.kind == "enum":
+        if value not in col.allowed:
+            return "must be one of: " + ", ".join(col.allowed)
+        return None
+    if col.kind == "tokens":
+        bad = [t for t in (x.strip() for x in value.split(";")) if t not in col.allowed]
+        if bad:
+            return "'; '-separated tokens must be among: " + ", ".join(col.allowed)
+        return None
+    items = [x.strip() for x in value.split(";")] if col.kind.endswith("list") else [value]
+    numbers: list[float] = []
+    for item in items:
+        if _NONFINITE.match(item):
+            return "must be a finite number (NaN/inf not allowed)"
+        if col.kind in ("int", "intlist"):
+            if not _INT.match(item):
+                return (
+                    "must be an integer"
+                    if col.kind == "int"
+                    else ("must be ';'-separated integers")
+                )
+        elif not _FLOAT.match(item):
+            return (
+                "must be a number (dot decimal)"
+                if col.kind == "float"
+                else ("must be ';'-separated numbers")
+            )
+        numbers.append(float(item))
+    for x in numbers:
+        if col.min is not None and (x <= col.min if col.min_exclusive else x < col.min):
+            return f"must be > {col.min:g}" if col.min_exclusive else f"must be >= {col.min:g}"
+        if col.max is not None and x > col.max:
+            return f"must be <= {col.max:g}"
+    return None
+
+
+_RULE_NAMES = {
+    "sd": {"must be > 0": "SD must be > 0"},
+    "n": {"must be >= 1": "n must be >= 1"},
+    "total": {"must be >= 1": "total must be >= 1"},
+    "events": {"must be >= 0": "events must be >= 0"},
+    "se": {"must be > 0": "SE must be > 0"},
+    "pct_women": {
+        "must be >= 0": "pct_women must be 0-100",
+        "must be <= 100": "pct_women must be 0-100",
+    },
+    "year": {
+        "must be >= 1950": "year must be 1950-2100",
+        "must be <= 2100": "year must be 1950-2100",
+    },
+}
+
+
+def _check_columns(
+    table: _Table, schema: dict[str, Col], label: str, problems: list[Problem]
+) -> bool:
+    ok = True
+    for name in schema:
+        if name not in table.header:
+            problems.append(Problem(label, 1, name, None, "required column is missing"))
+            ok = False
+    seen: set[str] = set()
+    for name in table.header:
+        if name in seen:
+            problems.append(Problem(label, 1, name, None, "duplicate column name"))
+            ok = False
+        seen.add(name)
+        if name not in schema:
+            problems.append(
+                Problem(
+                    label, 1, name, None, "unknown column (not in the schema; see data/README.md)"
+                )
+            )
+    return ok
+
+
+def _check_cells(
+    table: _Table, schema: dict[str, Col], label: str, problems: list[Problem]
+) -> None:
+    for line, rec in table.rows:
+        for name, col in schema.items():
+            value = rec.get(name, "")
+            if value == "":
+                if col.required:
+                    problems.append(Problem(label, line, name, "", "value is required (non-empty)"))
+                continue
+            broken = _check_value(col, value)
+            if broken:
+                broken = _RULE_NAMES.get(name, {}).get(broken, broken)
+                problems.append(Problem(label, line, name, value, broken))
+
+
+def _num(value: str) -> float | None:
+    """Parse a float leniently for cross-field checks (None when empty or invalid)."""
+    if value == "" or _NONFINITE.match(value) or not _FLOAT.match(value):
+        return None
+    return float(value)
+
+
+def _unique(
+    table: _Table, cols: tuple[str, ...], label: str, problems: list[Problem], rule: str
+) -> None:
+    first: dict[tuple[str, ...], int] = {}
+    for line, rec in table.rows:
+        key = tuple(rec.get(c, "") for c in cols)
+        if key in first:
+            problems.append(
+                Problem(
+                    label,
+                    line,
+                    cols[0],
+                    rec.get(cols[0], ""),
+                    f"{rule} (first at row {first[key]})",
+                )
+            )
+        else:
+            first[key] = line
+
+
+# --------------------------------------------------------------------------- checks
+def _check_studies(t: _Table, label: str, bib_keys: set[str] | None, p: list[Problem]) -> None:
+    _unique(t, ("study_id",), label, p, "study_id must be unique")
+    for line, r in t.rows:
+        if bib_keys is not None and r["citation_key"] and r["citation_key"] not in bib_keys:
+            p.append(
+                Problem(
+                    label,
+                    line,
+                    "citation_key",
+                    r["citation_key"],
+                    "citation_key must be a key in references.bib",
+                )
+            )
+        ints, ctls = r["n_rand_int"], r["n_rand_ctl"]
+        if ints and ctls:
+            ni, nc = len(ints.split(";")), len(ctls.split(";"))
+            if nc not in (1, ni):
+                p.append(
+                    Problem(
+                        label,
+                        line,
+                        "n_rand_ctl",
+                        ctls,
+                        "n_rand_ctl must hold 1 value (shared control) or one per n_rand_int value",
+                    )
+                )
+        rng = INSTRUMENT_RANGES.get(r["baseline_instrument"])
+        for col in ("baseline_mean_int", "baseline_mean_ctl"):
+            if r[col] and rng and _check_value(STUDIES[col], r[col]) is None:
+                for x in r[col].split(";"):
+                    v = float(x)
+                    if not rng[0] <= v <= rng[1]:
+                        p.append(
+                            Problem(
+                                label,
+                                line,
+                                col,
+                                r[col],
+                                f"mean must lie within the {r['baseline_instrument']} scale "
+                                f"range {rng[0]:g}-{rng[1]:g}",
+                            )
+                        )
+                        break
+        if r["main_analysis"] == "yes" and r["design"] in ("switch", "active"):
+            p.append(
+                Problem(
+                    label,
+                    line,
+                    "main_analysis",
+                    "yes",
+                    "main analysis admits only add-on designs (psychotherapy vs usual care)",
+                )
+            )
+        toks = {x.strip() for x in r["doubtful_inclusion"].split(";") if x.strip()}
+        if r["main_analysis"] == "yes" and toks & {"non_randomised", "active_vs_active"}:
+            p.append(
+                Problem(
+                    label,
+                    line,
+                    "main_analysis",
+                    "yes",
+                    "non-randomised or active-vs-active trials cannot be in the main analysis",
+                )
+            )
+
+
+def _arm_usable(r: dict[str, str]) -> bool:
+    if r["stat_type"] == "post_msd":
+        return all(r[c] for c in ("n", "mean", "sd"))
+    if r["stat_type"] == "events":
+        return bool(r["events"] and r["total"])
+    return False
+
+
+def _check_outcomes(t: _Table, label: str, study_ids: set[str] | None, p: list[Problem]) -> None:
+    _unique(t, ("outcome_id",), label, p, "outcome_id must be unique")
+    key = (
+        "study_id",
+        "comparison",
+        "outcome",
+        "instrument",
+        "instrument_detail",
+        "rater",
+        "timepoint",
+        "time_label",
+        "weeks",
+        "arm",
+        "stat_type",
+        "measure",
+        "source",
+        "location",
+    )
+    _unique(
+        t,
+        key,
+        label,
+        p,
+        "outcome row key (study, comparison, outcome, instrument, "
+        "time point, arm, stat_type, measure, source, location) must be unique",
+    )
+    for line, r in t.rows:
+
+        def bad(col: str, rule: str, r: dict[str, str] = r, line: int = line) -> None:
+            p.append(Problem(label, line, col, r.get(col, ""), rule))
+
+        sid = r["study_id"]
+        if study_ids is not None and sid and sid not in study_ids:
+            bad("study_id", "study_id must exist in studies.csv")
+        if sid and r["outcome_id"] and not r["outcome_id"].startswith(sid + "."):
+            bad("outcome_id", "outcome_id must start with '<study_id>.'")
+        arm, st, use = r["arm"], r["stat_type"], r["use"]
+        if r["outcome"] != "dropout":
+            if not r["instrument"]:
+                bad("instrument", "instrument is required except for dropout")
+            if not r["rater"]:
+                bad("rater", "rater is required except for dropout")
+        # orientation columns
+        if arm == "comparison":
+            if r["direction"]:
+                bad(
+                    "direction",
+                    "direction is for arm-level rows; comparison rows use "
+                    "favours_psychotherapy_when",
+                )
+            if r["effect"] and not r["favours_psychotherapy_when"]:
+                bad(
+                    "favours_psychotherapy_when",
+                    "comparison rows with an effect need favours_psychotherapy_when",
+                )
+            if r["effect"] and not r["measure"]:
+                bad("measure", "comparison rows with an effect need a measure")
+        elif arm:
+            if not r["direction"]:
+                bad("direction", "arm-level rows need direction (lower_better/higher_better)")
+            if r["favours_psychotherapy_when"]:
+                bad(
+                    "favours_psychotherapy_when",
+                    "favours_psychotherapy_when is only for comparison rows",
+                )
+            if r["effect"] or r["ci_low"] or r["ci_high"]:
+                bad("effect", "arm-level rows cannot carry an effect")
+        # stat_type consistency
+        need_measure = {
+            "precalc_md": ("MD",),
+            "precalc_smd": ("SMD", "d"),
+            "precalc_g": ("g",),
+            "precalc_or": ("OR",),
+            "precalc_rr": ("RR",),
+        }
+        if st in need_measure and r["measure"] not in need_measure[st]:
+            bad("measure", f"stat_type {st} needs measure " + "/".join(need_measure[st]))
+        if st.startswith("precalc") and arm != "comparison":
+            bad("arm", "precalc_* rows must have arm 'comparison'")
+        if st == "post_msd":
+            if arm == "comparison":
+                bad("arm", "post_msd rows are arm-level")
+            for c in ("n", "mean", "sd"):
+                if not r[c]:
+                    bad(c, "post_msd rows need n, mean and sd")
+            rng = INSTRUMENT_RANGES.get(r["instrument"])
+            m = _num(r["mean"])
+            if rng and m is not None and not rng[0] <= m <= rng[1]:
+                bad(
+                    "mean",
+                    f"mean must lie within the {r['instrument']} scale range {rng[0]:g}-{rng[1]:g}",
+                )
+        ev, tot, n = _num(r["events"]), _num(r["total"]), _num(r["n"])
+        if ev is not None and tot is not None and ev > tot:
+            bad("events", "events must be <= total")
+        if st == "events" and arm == "overall" and n is not None and tot is not None and n > tot:
+            bad("n", "n must be <= total")
+        eff, lo, hi = _num(r["effect"]), _num(r["ci_low"]), _num(r["ci_high"])
+        if (r["ci_low"] == "") != (r["ci_high"] == ""):
+            bad(
+                "ci_low" if r["ci_low"] == "" else "ci_high",
+                "ci_low and ci_high must be given together",
+            )
+        if lo is not None and hi is not None and lo > hi:
+            bad("ci_low", "ci_low must be <= ci_high")
+        if eff is not None and lo is not None and eff < lo:
+            bad("ci_low", "ci_low must be <= effect")
+        if eff is not None and hi is not None and eff > hi:
+            bad("ci_high", "effect must be <= ci_high")
+        if (lo is not None or r["se"]) and eff is None and r["effect"] == "":
+            bad("effect", "a CI or SE needs an effect")
+        if r["measure"] in ("RR", "OR"):
+            for c, v in (("effect", eff), ("ci_low", lo), ("ci_high", hi)):
+                if v is not None and v <= 0:
+                    bad(c, "ratio measures must be > 0")
+        # use
+        if use == "primary":
+            if arm == "overall":
+                bad("use", "whole-trial ('overall') rows cannot be primary")
+            elif arm == "comparison":
+                if not r["effect"] or not (r["se"] or (r["ci_low"] and r["ci_high"])):
+                    bad("use", "primary comparison rows need an effect and a CI or SE")
+            elif not _arm_usable(r):
+                bad("use", "primary arm-level rows need n/mean/sd (post_msd) or events/total")
+        if use == "conflict" and not r["conflict_flag"]:
+            bad("conflict_flag", "rows marked use=conflict must say what they conflict with")
+        if r["shared_control"] == "yes" and arm != "control":
+            bad("shared_control", "only control rows can be shared")
+    _check_primary_sets(t, label, p)
+
+
+def _check_primary_sets(t: _Table, label: str, p: list[Problem]) -> None:
+    """One coherent primary data set per study x comparison x outcome x instrument x time."""
+    groups: dict[tuple[str, ...], list[tuple[int, dict[str, str]]]] = {}
+    for line, r in t.rows:
+        if r["use"] != "primary":
+            continue
+        k = (
+            r["study_id"],
+            r["comparison"],
+            r["outcome"],
+            r["instrument"],
+            r["timepoint"],
+            r["time_label"],
+        )
+        groups.setdefault(k, []).append((line, r))
+    for rows in groups.values():
+        arms = [(ln, r) for ln, r in rows if r["arm"] in ("intervention", "control")]
+        comps = [(ln, r) for ln, r in rows if r["arm"] == "comparison"]
+        if arms and comps:
+            ln, r = comps[0]
+            p.append(
+                Problem(
+                    label,
+                    ln,
+                    "use",
+                    "primary",
+                    "arm-level and comparison-level rows cannot both be primary for the "
+                    "same study/comparison/outcome/instrument/time point (mark one "
+                    "'alternative' or 'duplicate')",
+                )
+            )
+        by_type: dict[str, list[tuple[int, dict[str, str]]]] = {}
+        for ln, r in arms:
+            by_type.setdefault(r["stat_type"], []).append((ln, r))
+        for lst in by_type.values():
+            kinds = sorted(r["arm"] for _, r in lst)
+            if kinds != ["control", "intervention"]:
+                p.append(
+                    Problem(
+                        label,
+                        lst[0][0],
+                        "arm",
+                        lst[0][1]["arm"],
+                        "primary arm-level rows need exactly one intervention and one "
+                        "control row per comparison",
+                    )
+                )
+        seen: dict[str, int] = {}
+        for ln, r in comps:
+            if r["measure"] in seen:
+                p.append(
+                    Problem(
+                        label,
+                        ln,
+                        "use",
+                        "primary",
+                        f"only one primary {r['measure']} row per comparison/outcome/"
+                        f"instrument/time point (first at row {seen[r['measure']]})",
+                    )
+                )
+            seen.setdefault(r["measure"], ln)
+
+
+def _expected_status(rows: list[dict[str, str]]) -> str:
+    prim = [r for r in rows if r["use"] == "primary"]
+    if not prim:
+        return "awaiting data"
+    sym = any(
+        r["outcome"] == "depressive_symptoms"
+        and r["stat_type"] == "post_msd"
+        and r["timepoint"] == "post"
+        for r in prim
+    )
+    drop = any(r["outcome"] == "dropout" for r in prim)
+    return "complete" if sym and drop else "partial"
+
+
+def _check_status(studies: _Table, outcomes: _Table, label: str, p: list[Problem]) -> None:
+    by: dict[str, list[dict[str, str]]] = {}
+    for _, r in outcomes.rows:
+        by.setdefault(r["study_id"], []).append(r)
+    for line, r in studies.rows:
+        exp = _expected_status(by.get(r["study_id"], []))
+        if r["data_status"] and r["data_status"] != exp:
+            p.append(
+                Problem(
+                    label,
+                    line,
+                    "data_status",
+                    r["data_status"],
+                    f"data_status must match the outcome rows (expected {exp!r}: "
+                    "complete = primary post-treatment arm-level symptom data and "
+                    "dropout; partial = some primary rows; awaiting data = none)",
+                )
+            )
+
+
+def _check_rob(t: _Table, label: str, study_ids: set[str] | None, p: list[Problem]) -> None:
+    _unique(
+        t,
+        ("study_id", "domain", "source"),
+        label,
+        p,
+        "risk-of-bias row (study_id, domain, source) must be unique",
+    )
+    for line, r in t.rows:
+        if study_ids is not None and r["study_id"] and r["study_id"] not in study_ids:
+            p.append(
+                Problem(
+                    label, line, "study_id", r["study_id"], "study_id must exist in studies.csv"
+                )
+            )
+
+
+def _check_published(t: _Table, label: str, bib_keys: set[str] | None, p: list[Problem]) -> None:
+    _unique(t, ("result_id",), label, p, "result_id must be unique")
+    for line, r in t.rows:
+        if bib_keys is not None and r["review_key"] and r["review_key"] not in bib_keys:
+            p.append(
+                Problem(
+                    label,
+                    line,
+                    "review_key",
+                    r["review_key"],
+                    "review_key must be a key in references.bib",
+                )
+            )
+        eff, lo, hi = _num(r["estimate"]), _num(r["ci_low"]), _num(r["ci_high"])
+        if eff is not None and lo is not None and eff < lo:
+            p.append(Problem(label, line, "ci_low", r["ci_low"], "ci_low must be <= effect"))
+        if eff is not None and hi is not None and eff > hi:
+            p.append(Problem(label, line, "ci_high", r["ci_high"], "effect must be <= ci_high"))
+        if r["estimate"] and not r["favours_psychotherapy_when"]:
+            p.append(
+                Problem(
+                    label,
+                    line,
+                    "favours_psychotherapy_when",
+                    "",
+                    "rows with an estimate need favours_psychotherapy_when",
+                )
+            )
+        if r["k"] and not r["k_unit"]:
+            p.append(Problem(label, line, "k_unit", "", "k needs k_unit"))
+
+
+_BIB_KEY = re.compile(r"@\s*[A-Za-z]+\s*\{\s*([^,\s]+)\s*,")
+
+
+def _read_bib(path: Path, label: str, p: list[Problem]) -> set[str] | None:
+    if not path.is_file():
+        p.append(Problem(label, None, None, None, "file is missing"))
+        return None
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        p.append(Problem(label, None, None, None, f"file must be UTF-8 ({exc.reason})"))
+        return None
+    keys: set[str] = set()
+    for m in _BIB_KEY.finditer(text):
+        key = m.group(1)
+        if key in keys:
+            line = text[: m.start()].count("\n") + 1
+            p.append(Problem(label, line, None, key, "BibTeX keys must be unique"))
+        keys.add(key)
+    if not keys:
+        p.append(Problem(label, None, None, None, "file holds no BibTeX entries"))
+    return keys
+
+
+def _read_version(path: Path, label: str, p: list[Problem]) -> dict[str, Any]:
+    if not path.is_file():
+        p.append(Problem(label, None, None, None, "file is missing"))
+        return {}
+    out: dict[str, Any] = {}
+    for i, raw in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if ":" not in line:
+            p.append(Problem(label, i, None, line, "lines must be 'key: value'"))
+            continue
+        k, v = line.split(":", 1)
+        out[k.strip()] = v.strip().strip("\"'")
+    for k in ("version", "last_search", "extraction_date", "description"):
+        if k not in out:
+            p.append(Problem(label, None, k, None, "required key is missing"))
+    if "version" in out and not re.match(r"^\d+\.\d+\.\d+$", str(out["version"])):
+        p.append(Problem(label, None, "version", str(out["version"]), "must be semantic (X.Y.Z)"))
+    for k in ("last_search", "extraction_date"):
+        if k in out and not re.match(r"^\d{4}-\d{2}-\d{2}$", str(out[k])):
+            p.append(Problem(label, None, k, str(out[k]), "must be a date YYYY-MM-DD"))
+    return out
+
+
+def _validate(root: Path) -> tuple[list[Problem], dict[str, _Table], dict[str, Any]]:
+    problems: list[Problem] = []
+    bib_keys = _read_bib(root / "references.bib", _label(root, "references.bib"), problems)
+    version = _read_version(root / "version.yml", _label(root, "version.yml"), problems)
+    tables: dict[str, _Table] = {}
+    for name, schema in SCHEMAS.items():
+        label = _label(root, name)
+        t = _read_csv(root / name, label, problems)
+        if t is None:
+            continue
+        if not _check_columns(t, schema, label, problems):
+            continue  # cells cannot be checked reliably without the columns
+        _check_cells(t, schema, label, problems)
+        tables[name] = t
+    st = tables.get("studies.csv")
+    study_ids = {r["study_id"] for _, r in st.rows} if st else None
+    checks: dict[str, Callable[[_Table, str], None]] = {
+        "studies.csv": lambda t, lab: _check_studies(t, lab, bib_keys, problems),
+        "outcomes.csv": lambda t, lab: _check_outcomes(t, lab, study_ids, problems),
+        "risk_of_bias.csv": lambda t, lab: _check_rob(t, lab, study_ids, problems),
+        "published_results.csv": lambda t, lab: _check_published(t, lab, bib_keys, problems),
+    }
+    for name, t in tables.items():
+        checks[name](t, _label(root, name))
+    if st and "outcomes.csv" in tables:
+        _check_status(st, tables["outcomes.csv"], _label(root, "studies.csv"), problems)
+    return problems, tables, version
+
+
+def validate(data_dir: str | os.PathLike[str] | None = None) -> list[Problem]:
+    """Check every file and return all problems found (an empty list means valid)."""
+    try:
+        root = find_data_dir(data_dir)
+    except FileNotFoundError as exc:
+        return [Problem("data", None, None, None, str(exc))]
+    if not root.is_dir():
+        return [Problem(str(root), None, None, None, "data folder is missing")]
+    return _validate(root)[0]
+
+
+def _frame(t: _Table, schema: dict[str, Col]) -> pd.DataFrame:
+    data = {c: [rec.get(c, "") for _, rec in t.rows] for c in t.header}
+    df = pd.DataFrame(data, columns=t.header)
+    for name, col in schema.items():
+        if name not in df:
+            continue
+        s = df[name].replace("", pd.NA)
+        if col.kind == "int":
+            df[name] = pd.to_numeric(s).astype("Int64")
+        elif col.kind == "float":
+            df[name] = pd.to_numeric(s).astype("float64")
+        else:
+            df[name] = s.astype("string")
+    df.insert(0, "line", pd.array([ln for ln, _ in t.rows], dtype="Int64"))
+    return df
+
+
+def load_trials(data_dir: str | os.PathLike[str] | None = None) -> Trials:
+    """Validate and load the database.
+
+    Returns a frozen :class:`Trials` with typed DataFrames (``studies``, ``outcomes``,
+    ``risk_of_bias``, ``published``; each has an extra leading ``line`` column giving the row's
+    line number in its file), the parsed ``version.yml`` dict and ``data_dir``.
+
+    Raises
+    ------
+    DataValidationError
+        If :func:`validate` finds any problem; ``exc.problems`` lists them all.
+    """
+    root = find_data_dir(data_dir)
+    problems, tables, version = _validate(root)
+    if problems:
+        raise DataValidationError(problems)
+    frames = {name: _frame(tables[name], SCHEMAS[name]) for name in SCHEMAS}
+    return Trials(
+        studies=frames["studies.csv"],
+        outcomes=frames["outcomes.csv"],
+        risk_of_bias=frames["risk_of_bias.csv"],
+        published=frames["published_results.csv"],
+        version=version,
+        data_dir=root,
+    )
