@@ -235,3 +235,21 @@ def track_data_reads() -> None:
 
     sys.addaudithook(hook)
     _TRACKING = True
+
+
+def glue_figure(key: str, fig: Any, dpi: int = 110) -> None:
+    """Glue a matplotlib figure as a PNG image (for ``{glue:figure}`` with a caption and name).
+
+    The figure's alt text (:func:`analysis.plots.alt_text`) goes with it as image metadata; the
+    page still states ``:alt:`` in the directive, which is what the HTML uses.
+    """
+    import io
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
+    try:
+        from IPython.display import Image
+        from myst_nb import glue
+    except ImportError:  # pragma: no cover
+        return
+    glue(key, Image(data=buf.getvalue(), format="png"), display=False)
