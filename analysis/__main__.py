@@ -39,7 +39,16 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {"validate": _cmd_validate}
+def _cmd_build(args: argparse.Namespace) -> int:
+    from analysis.build import main as build_main
+
+    return build_main(["--root", str(args.root), "--jobs", str(args.jobs)])
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "validate": _cmd_validate,
+    "build": _cmd_build,
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -55,6 +64,11 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="data folder (default: $TRD_DATA_DIR, else the nearest data/ above the cwd)",
     )
+    p_build = sub.add_parser(
+        "build", help="validate, execute what changed, render and publish _build/html"
+    )
+    p_build.add_argument("--root", default=".", help="repository folder (default: .)")
+    p_build.add_argument("--jobs", type=int, default=2, help="notebooks executed in parallel")
     return parser
 
 
