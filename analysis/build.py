@@ -544,7 +544,6 @@ def stage(
     extra_dir = src / "_extra"
     write_results(records, extra_dir, meta)
     wanted.update({Path("_extra/results.json"), Path("_extra/results.csv")})
-    (src / "_extra" / "results.json").touch(exist_ok=True)
 
     # Remove what is no longer part of the book (e.g. a deleted page).
     for path in sorted(src.rglob("*"), reverse=True):
@@ -556,6 +555,15 @@ def stage(
         elif path.is_dir() and not any(path.iterdir()):
             path.rmdir()
     return src
+
+
+def tree_fingerprint(folder: Path) -> str:
+    """Hash of the paths, sizes and modification times of every file under ``folder``."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        stat = path.stat()
+        digest.update(f"{path.relative_to(folder)}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
 
 
 def _depends_on(text: str, rel: Path, changed_pages: set[str]) -> bool:
@@ -650,8 +658,16 @@ def build(root: Path, jobs: int = 2, log=print) -> dict:
     meta = data_metadata(root)
     records = collect_results(root, runs, meta["data_version"])
     src = stage(root, toc, runs, records, meta, log)
-    html = render(root, src, log)
-    publish(root, html)
+    fingerprint = tree_fingerprint(src)
+    marker = root / STAGE_DIR / "published.json"
+    published = json.loads(marker.read_text()) if marker.exists() else {}
+    if published.get("fingerprint") == fingerprint and (root / SITE_DIR / "index.html").exists():
+        log("  site up to date: no staged page changed, nothing to render")
+    else:
+        marker.unlink(missing_ok=True)
+        html = render(root, src, log)
+        publish(root, html)
+        marker.write_text(json.dumps({"fingerprint": fingerprint}))
     executed = [r for r in runs if r.executed]
     report = {
         "seconds": round(time.perf_counter() - t0, 2),
