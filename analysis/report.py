@@ -113,7 +113,10 @@ def describe(rec: dict[str, Any], digits: int = 2) -> dict[str, str]:
     )
     k = rec["k"]
     n = rec.get("participants")
+    n_trials = len(set(rec.get("studies") or [])) or k
     trials = f"{k} trial" + ("" if k == 1 else "s")
+    if n_trials != k:
+        trials = f"{k} comparisons from {n_trials} trials"
     who = f"{trials}, {n} participants" if n else trials
     i2 = "NA" if rec.get("i2") is None else f"{rec['i2']:.0f}%"
     tau2 = "NA" if rec.get("tau2") is None else fmt_number(rec["tau2"], 3)
