@@ -5,6 +5,10 @@ Commands
 validate [--data DIR]
     Check the trial database; print ``OK: N studies, M outcome rows (data version X)`` or every
     problem (one per line) and exit with status 1 on any error.
+release [--data DIR]
+    Record the key pooled estimates of the data as ``DIR/history/<version>.json``
+    (:func:`analysis.history.record_release`); refuses to overwrite a different release of
+    the same version.
 
 Further subcommands (``build``, ``bench``, ``release``, ...) can be added by registering a
 parser in :func:`build_parser` and a handler in ``COMMANDS``.
@@ -45,9 +49,22 @@ def _cmd_build(args: argparse.Namespace) -> int:
     return build_main(["--root", str(args.root), "--jobs", str(args.jobs)])
 
 
+def _cmd_release(args: argparse.Namespace) -> int:
+    from analysis.history import record_release
+
+    try:
+        path = record_release(args.data)
+    except (FileNotFoundError, FileExistsError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"recorded release {path.stem} in {path}")
+    return 0
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "validate": _cmd_validate,
     "build": _cmd_build,
+    "release": _cmd_release,
 }
 
 
@@ -69,6 +86,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p_build.add_argument("--root", default=".", help="repository folder (default: .)")
     p_build.add_argument("--jobs", type=int, default=2, help="notebooks executed in parallel")
+    p_rel = sub.add_parser(
+        "release", help="record the key estimates of data/ as data/history/<version>.json"
+    )
+    p_rel.add_argument(
+        "--data",
+        metavar="DIR",
+        default=None,
+        help="data folder (default: $TRD_DATA_DIR, else the nearest data/ above the cwd)",
+    )
     return parser
 
 
