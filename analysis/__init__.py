@@ -57,6 +57,13 @@ _EXPORTS: dict[str, str] = {
 __all__ = sorted(_EXPORTS)
 
 
+# Two functions share their module's name. Importing the submodule (``import analysis.nnt``)
+# would bind the module to the package attribute, hiding the function; binding the functions
+# here, after their modules are imported, keeps ``analysis.nnt`` the function.
+from analysis.mantel_haenszel import mantel_haenszel  # noqa: E402, F401
+from analysis.nnt import nnt  # noqa: E402, F401
+
+
 def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:

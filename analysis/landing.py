@@ -195,4 +195,7 @@ def smd_direction(ci_low: float | None, ci_high: float | None) -> str:
         return "psychotherapy was followed by fewer depressive symptoms than the control conditions"
     if ci_low > 0:
         return "psychotherapy was followed by more depressive symptoms than the control conditions"
-    return "the trials do not show a clear difference in depressive symptoms between psychotherapy and the control conditions"
+    return (
+        "the trials do not show a clear difference in depressive symptoms between "
+        "psychotherapy and the control conditions"
+    )

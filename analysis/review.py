@@ -137,9 +137,9 @@ class MetaAnalysis:
             "Study": t["label"],
             "Comparison": t["comparison"],
             "Instrument": t["instrument"].replace("", "—"),
-            "n": t["participants"].astype(int),
+            "n": [str(int(n)) if n > 0 else "not reported" for n in t["participants"]],
             f"{self.measure} [95% CI]": effect,
-            "Weight (%)": t["weight"].round(1),
+            "Weight (%)": [f"{w:.1f}" for w in t["weight"]],
         })  # fmt: skip
 
 

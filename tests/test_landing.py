@@ -25,14 +25,21 @@ def test_family_of_uses_comparison_label():
 
 
 def test_single_trial_families_and_largest_share():
-    t = pd.DataFrame({
-        "study_id": ["A", "B", "B", "C"],
-        "modality": ["CBT", "MBCT", "MBCT", "IPT"],
-        "comparison": ["CBT vs TAU", "MBCT vs TAU", "CBASP vs TAU", "IPT vs TAU"],
-        "participants": [10, 30, 30, 0],
-        "weight": [20.0, 30.0, 30.0, 20.0],
-    })
-    assert landing.single_trial_families(t) == ["CBT and related", "CBASP", "third-wave therapies", "IPT"]
+    t = pd.DataFrame(
+        {
+            "study_id": ["A", "B", "B", "C"],
+            "modality": ["CBT", "MBCT", "MBCT", "IPT"],
+            "comparison": ["CBT vs TAU", "MBCT vs TAU", "CBASP vs TAU", "IPT vs TAU"],
+            "participants": [10, 30, 30, 0],
+            "weight": [20.0, 30.0, 30.0, 20.0],
+        }
+    )
+    assert landing.single_trial_families(t) == [
+        "CBT and related",
+        "CBASP",
+        "third-wave therapies",
+        "IPT",
+    ]
     top = landing.largest_trial_share(t)
     assert top["study_id"] == "B"
     assert math.isclose(top["participants_pct"], 100 * 60 / 70)
@@ -41,12 +48,17 @@ def test_single_trial_families_and_largest_share():
 
 
 def test_tables_and_texts():
-    studies = pd.DataFrame({
-        "study_id": ["Smith2020", "Jones2021"], "trial_name": ["X", None],
-        "modality": ["CBT", "IPT"], "data_status": ["complete", "awaiting data"],
-        "main_analysis": ["yes", "no"], "main_analysis_reason": ["ok", "active control"],
-        "notes": ["", "No numbers seen. More text."],
-    })
+    studies = pd.DataFrame(
+        {
+            "study_id": ["Smith2020", "Jones2021"],
+            "trial_name": ["X", None],
+            "modality": ["CBT", "IPT"],
+            "data_status": ["complete", "awaiting data"],
+            "main_analysis": ["yes", "no"],
+            "main_analysis_reason": ["ok", "active control"],
+            "notes": ["", "No numbers seen. More text."],
+        }
+    )
     table = landing.not_complete_table(studies)
     assert list(table["Trial"]) == ["Jones 2021"]
     assert "active control" in table.iloc[0, -1]
