@@ -141,6 +141,7 @@ def test_fabricated_trial_changes_the_bottom_line(repo: Path) -> None:
     fake = dict(
         template, study_id="Fabricated2030", trial_name="FAKE", year="2030",
         n_rand_int="150", n_rand_ctl="150", notes="fabricated trial for a test",
+        data_status="partial",  # symptom data only, no dropout rows
     )  # fmt: skip
     arm_rows = [
         r for r in outcomes
