@@ -32,6 +32,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import hashlib
+import io
 import json
 import os
 import re
@@ -446,9 +447,6 @@ RESULT_COLUMNS = [
 def write_results(records: list[dict], folder: Path, meta: dict) -> None:
     payload = {"meta": meta, "results": records}
     _write_if_changed(folder / "results.json", json.dumps(payload, indent=1).encode())
-    lines = []
-    import io
-
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=RESULT_COLUMNS, extrasaction="ignore")
     writer.writeheader()
@@ -457,8 +455,7 @@ def write_results(records: list[dict], folder: Path, meta: dict) -> None:
         if isinstance(row.get("studies"), list):
             row["studies"] = "; ".join(map(str, row["studies"]))
         writer.writerow(row)
-    lines.append(buf.getvalue())
-    _write_if_changed(folder / "results.csv", "".join(lines).encode())
+    _write_if_changed(folder / "results.csv", buf.getvalue().encode())
 
 
 def _git_commit(root: Path) -> str:
@@ -509,7 +506,6 @@ def stage(
     for run in runs:
         path = root / CACHE_DIR / run.notebook.slug / "executed.ipynb"
         put(f"{run.notebook.page}.ipynb", path.read_bytes())
-    changed_glue_sources = {page for page in executed_pages}
     for folder in ["chapters", *STAGED_EXTRAS]:
         base = root / folder
         if not base.exists():
@@ -529,7 +525,7 @@ def stage(
             if (
                 not changed
                 and path.suffix == ".md"
-                and _depends_on(content.decode("utf-8", "replace"), rel, changed_glue_sources)
+                and _depends_on(content.decode("utf-8", "replace"), rel, executed_pages)
             ):
                 os.utime(src / rel)  # re-read by Sphinx: it glues from a re-executed page
                 log(f"  re-read  {rel.with_suffix('')} (glues from a re-executed notebook)")
