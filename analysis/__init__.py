@@ -1,77 +1,59 @@
-"""Meta-analysis tools for the living review of psychotherapy for treatment-resistant depression.
+"""The living review of psychotherapy for treatment-resistant depression, as a Python package.
 
-The public API is importable from the package root (``from analysis import pool``); each name
-lives in one module, one concept per module, and is imported lazily so that
-``import analysis`` stays cheap and a notebook only pays for what it uses.
+Layers (each may import only the layers below it; ``tests/test_architecture.py`` checks this):
 
-Modules
--------
-effects          effect sizes (MD, SMD, RR, OR, RD, precomputed, change scores)
-pooling          inverse-variance pooling (FE, DL, REML, PM; Knapp-Hartung)
-mantel_haenszel  Mantel-Haenszel fixed and random effects for dichotomous outcomes
-subgroups        subgroup analyses and the test for subgroup differences
-metaregression   meta-regression
-sensitivity      leave-one-out, cumulative meta-analysis, influence/outliers
-bias             Egger's test and trim-and-fill
-nnt              numbers needed to treat
-batch            vectorised pooling of many meta-analyses
-plots            forest, funnel, risk-of-bias, cumulative and PRISMA plots
-data             loading and validating ``data/``
-selection        choosing one outcome per study, splitting shared control arms
-report           glue helpers and the machine-readable results registry
+``analysis.stats``     statistics core (numpy, scipy, pandas only; knows nothing of the review)
+``analysis.plots``     figures that draw fitted results (never re-pool)
+``analysis.evidence``  the trial database: schema, validation, loading, selection
+``analysis.review``    the analyses this review runs, families, GRADE, reproduction, history, text
+``analysis.book``      the book build: execution, staging, glue and results publishing, CLI
+
+The names notebooks use are importable from the package root (``from analysis import pool``)
+and are imported lazily, so ``import analysis`` stays cheap and the build records exactly which
+modules a notebook used.
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from analysis._lazy import lazy_exports
 
 __version__ = "0.1.0"
 
 _EXPORTS: dict[str, str] = {
-    "effect_size": "effects",
-    "EffectSizes": "effects",
-    "pool": "pooling",
-    "PoolResult": "pooling",
-    "mantel_haenszel": "mantel_haenszel",
-    "subgroups": "subgroups",
-    "meta_regression": "metaregression",
-    "leave_one_out": "sensitivity",
-    "cumulative": "sensitivity",
-    "influence": "sensitivity",
-    "egger_test": "bias",
-    "trim_and_fill": "bias",
-    "nnt": "nnt",
-    "pool_many": "batch",
-    "forest_plot": "plots",
-    "funnel_plot": "plots",
-    "rob_plot": "plots",
-    "cumulative_plot": "plots",
-    "prisma_flow": "plots",
-    "alt_text": "plots",
-    "load_trials": "data",
-    "validate": "data",
-    "DataValidationError": "data",
+    # statistics core
+    "effect_size": "analysis.stats.effects",
+    "EffectSizes": "analysis.stats.effects",
+    "pool": "analysis.stats.pooling",
+    "PoolResult": "analysis.stats.pooling",
+    "mantel_haenszel": "analysis.stats.mantel_haenszel",
+    "subgroups": "analysis.stats.subgroups",
+    "meta_regression": "analysis.stats.metaregression",
+    "leave_one_out": "analysis.stats.sensitivity",
+    "cumulative": "analysis.stats.sensitivity",
+    "influence": "analysis.stats.sensitivity",
+    "egger_test": "analysis.stats.bias",
+    "trim_and_fill": "analysis.stats.bias",
+    "nnt": "analysis.stats.nnt",
+    "pool_many": "analysis.stats.batch",
+    # plots
+    "forest_plot": "analysis.plots",
+    "funnel_plot": "analysis.plots",
+    "rob_plot": "analysis.plots",
+    "cumulative_plot": "analysis.plots",
+    "prisma_flow": "analysis.plots",
+    "alt_text": "analysis.plots",
+    # evidence
+    "load_trials": "analysis.evidence.loading",
+    "validate": "analysis.evidence.validation",
+    "DataValidationError": "analysis.evidence.validation",
+    # layers and the module notebooks glue with
+    "stats": "module:analysis.stats",
+    "plots": "module:analysis.plots",
+    "evidence": "module:analysis.evidence",
+    "review": "module:analysis.review",
+    "book": "module:analysis.book",
+    "report": "module:analysis.book.report",
 }
 
 __all__ = sorted(_EXPORTS)
-
-
-# Two functions share their module's name. Importing the submodule (``import analysis.nnt``)
-# would bind the module to the package attribute, hiding the function; binding the functions
-# here, after their modules are imported, keeps ``analysis.nnt`` the function.
-from analysis.mantel_haenszel import mantel_haenszel  # noqa: E402, F401
-from analysis.nnt import nnt  # noqa: E402, F401
-
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'analysis' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"analysis.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())

@@ -13,7 +13,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from analysis.sandbox import copy_repository, edit_csv_cell, run_build
+from analysis.book.sandbox import copy_repository, edit_csv_cell, run_build
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -30,7 +30,7 @@ def main() -> int:
         noop = run_build(root)
         rows.append(("no-op rebuild", noop))
         # One value: the first arm-level mean of the first comparison in the overall SMD.
-        from analysis.data import load_trials
+        from analysis.evidence import load_trials
         from analysis.review import meta_analysis
 
         ma = meta_analysis(load_trials(root / "data"))

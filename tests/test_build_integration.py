@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from analysis.sandbox import copy_repository, edit_csv_cell, read_results, run_build
+from analysis.book.sandbox import copy_repository, edit_csv_cell, read_results, run_build
 
 pytestmark = pytest.mark.integration
 
@@ -67,7 +67,7 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def overall_arm_row(root: Path) -> tuple[int, dict[str, str]]:
     """The first arm-level row that enters the overall SMD, as (data row index, row)."""
-    from analysis.data import load_trials
+    from analysis.evidence import load_trials
     from analysis.review import meta_analysis
 
     ma = meta_analysis(load_trials(root / "data"))
@@ -93,7 +93,7 @@ def test_one_value_change_reaches_results_and_page(repo: Path) -> None:
     assert after["data_version"] != before["data_version"]
     text_after = bottom_line(repo)
     assert text_after != text_before
-    from analysis.report import fmt_number
+    from analysis.book.report import fmt_number
 
     assert fmt_number(after["estimate"]) in text_after
     # Only notebooks that read data were executed.

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from analysis import effect_size, load_trials
-from analysis.selection import effect_inputs
+from analysis.evidence.selection import effect_inputs
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 CASES = {

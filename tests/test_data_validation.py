@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from analysis import DataValidationError, load_trials, validate
-from analysis.__main__ import main
-from analysis.data import Problem, data_version
+from analysis.book.cli import main
+from analysis.evidence import Problem, data_version
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "data"

@@ -1,11 +1,11 @@
-"""Tests for analysis.families (therapy families, TRD definition summaries)."""
+"""Tests for analysis.review.families (therapy families, TRD definition summaries)."""
 
 import math
 
 import pandas as pd
 
 from analysis import load_trials
-from analysis.families import (
+from analysis.review.families import (
     FAMILIES,
     comparison_therapy,
     definition_comparison,

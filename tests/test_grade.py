@@ -1,4 +1,4 @@
-"""Tests of the rule-based GRADE ratings (analysis.grade)."""
+"""Tests of the rule-based GRADE ratings (analysis.review.grade)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import pandas as pd
 
-from analysis.grade import grade, rob_status
+from analysis.review.grade import grade, rob_status
 
 
 def res(est=-0.5, lo=-0.8, hi=-0.2, i2=10.0, pi=(-0.9, -0.1), k=4):

@@ -1,4 +1,4 @@
-"""Tests of analysis.history (released estimates and changes between releases)."""
+"""Tests of analysis.review.history (released estimates and changes between releases)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from analysis import load_trials
-from analysis.__main__ import main as cli
-from analysis.data import find_data_dir
-from analysis.history import compare, crosses_null, load_releases, record_release, snapshot
+from analysis.book.cli import main as cli
+from analysis.evidence import find_data_dir
+from analysis.review.history import compare, crosses_null, load_releases, record_release, snapshot
 
 
 @pytest.fixture(scope="module")

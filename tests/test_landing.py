@@ -1,10 +1,10 @@
-"""Tests for analysis.landing (helpers of the landing, results and limitations pages)."""
+"""Tests for analysis.review.landing (helpers of the landing, results and limitations pages)."""
 
 import math
 
 import pandas as pd
 
-from analysis import landing
+from analysis.review import landing
 
 
 def test_assumed_rate_is_a_probability():

@@ -278,7 +278,7 @@ def test_funnel(k):
 
 
 def test_funnel_trim_and_fill_result_object():
-    from analysis.bias import trim_and_fill
+    from analysis.stats.bias import trim_and_fill
 
     rng = np.random.default_rng(7)
     vi = rng.uniform(0.01, 0.2, 15)
@@ -329,7 +329,7 @@ def test_rob_weighted_summary_and_unclear():
 # ---------------------------------------------------------------------------- cumulative
 @pytest.mark.parametrize("k", SIZES)
 def test_cumulative(k):
-    from analysis.sensitivity import cumulative
+    from analysis.stats.sensitivity import cumulative
 
     df = continuous(k, seed=40 + k)
     years = np.arange(2000, 2000 + k)

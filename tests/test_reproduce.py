@@ -1,4 +1,4 @@
-"""Tests of analysis.reproduce (published versus recomputed pooled results)."""
+"""Tests of analysis.review.reproduce (published versus recomputed pooled results)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from analysis import load_trials
-from analysis.reproduce import STATUSES, parse_studies, reproduction_table, status_counts
+from analysis.review.reproduce import STATUSES, parse_studies, reproduction_table, status_counts
 
 
 @pytest.fixture(scope="module")

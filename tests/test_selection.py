@@ -1,4 +1,4 @@
-"""analysis.selection: instrument hierarchy, shared controls, orientation, TRD filters."""
+"""analysis.evidence.selection: instrument hierarchy, shared controls, orientation, TRD filters."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from analysis import load_trials
-from analysis.selection import (
+from analysis.evidence.selection import (
     TRD_DEFINITIONS,
     effect_inputs,
     main_analysis_studies,

@@ -1,10 +1,11 @@
 """One call from the trial database to a pooled analysis: what every results notebook uses.
 
 :func:`meta_analysis` selects the trials (TRD definition, main-analysis set, any subset of
-``studies.csv``), picks one outcome per comparison (:mod:`analysis.selection`), computes effect
-sizes (:func:`analysis.effect_size`), pools them (:func:`analysis.pool`, or Mantel–Haenszel) and
-returns a frozen :class:`MetaAnalysis` holding the study table, the pooled result and the trials
-awaiting data for that outcome, so that a notebook only has to show and glue.
+``studies.csv``), picks one outcome per comparison (:mod:`analysis.evidence.selection`),
+computes effect sizes (:func:`analysis.effect_size`), pools them (:func:`analysis.pool`, or
+Mantel–Haenszel) and returns a frozen :class:`MetaAnalysis` holding the study table, the
+pooled result and the trials awaiting data for that outcome, so that a notebook only has to
+show and glue.
 
 Conventions: a negative SMD/MD favours psychotherapy; risk ratios for response and remission
 above 1 favour psychotherapy; dropout risk ratios below 1 mean fewer dropouts with it.
@@ -21,11 +22,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.data import Trials
-from analysis.effects import effect_size
-from analysis.mantel_haenszel import mantel_haenszel
-from analysis.pooling import PoolResult, pool
-from analysis.selection import effect_inputs, main_analysis_studies, trd_filter
+from analysis.evidence.loading import Trials
+from analysis.evidence.selection import effect_inputs, main_analysis_studies, trd_filter
+from analysis.stats.effects import effect_size
+from analysis.stats.mantel_haenszel import mantel_haenszel
+from analysis.stats.pooling import PoolResult, pool
 
 #: Main analysis model (see the Methods chapter): REML with the Knapp–Hartung adjustment.
 DEFAULT_METHOD = "REML"
@@ -123,7 +124,7 @@ class MetaAnalysis:
 
     def display_table(self) -> pd.DataFrame:
         """A reader-facing table: study, comparison, instrument, n, effect with 95% CI, weight."""
-        from analysis.report import fmt_number
+        from analysis.review.text import fmt_number
 
         if not len(self.table):
             return pd.DataFrame(columns=["Study", "Comparison", "Instrument", "n", "Effect"])

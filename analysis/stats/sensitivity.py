@@ -17,8 +17,8 @@ import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 from scipy import special
 
-from analysis._validation import check_level, check_yi_vi
-from analysis.pooling import _TOL, PoolResult, _check_method, fit
+from analysis.stats._checks import check_level, check_yi_vi
+from analysis.stats.pooling import _TOL, PoolResult, _check_method, fit
 
 __all__ = ["leave_one_out", "cumulative", "influence"]
 

@@ -28,7 +28,7 @@ import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 from scipy import special
 
-from analysis._validation import (
+from analysis.stats._checks import (
     as_float_1d,
     check_level,
     require_at_least,

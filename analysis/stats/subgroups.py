@@ -18,8 +18,8 @@ import pandas as pd
 from numpy.typing import ArrayLike
 from scipy import special
 
-from analysis._validation import check_level, check_yi_vi
-from analysis.pooling import _TOL, ONE_STUDY_MESSAGE, PoolResult, _check_method, fit
+from analysis.stats._checks import check_level, check_yi_vi
+from analysis.stats.pooling import _TOL, ONE_STUDY_MESSAGE, PoolResult, _check_method, fit
 
 __all__ = ["SubgroupResult", "subgroups"]
 

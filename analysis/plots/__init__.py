@@ -234,7 +234,7 @@ def _pool(yi: np.ndarray, vi: np.ndarray, method: str, hksj: bool, level: float)
             1,
             np.array([100.0]),
         )
-    from analysis.pooling import pool
+    from analysis.stats.pooling import pool
 
     r = pool(yi, vi, method=method, hksj=hksj, level=level)
     return _Pooled(

@@ -28,9 +28,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.data import Trials
-from analysis.report import fmt_number
-from analysis.review import MetaAnalysis, meta_analysis, study_label
+from analysis.evidence.loading import Trials
+from analysis.review.analyses import MetaAnalysis, meta_analysis, study_label
+from analysis.review.text import fmt_number
 
 #: How the reviews name trials that we file under another id.
 ALIASES: dict[str, str] = {"Wiles2016": "Wiles2013"}

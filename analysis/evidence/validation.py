@@ -1,108 +1,35 @@
-"""Loading and validating the trial database in ``data/``.
+"""Validating the trial database in ``data/``: every problem, with file, row, column and rule.
 
-Public API
-----------
-``load_trials(data_dir=None) -> Trials``
-    Validate, then load the four CSV files and ``version.yml``. Raises
-    :class:`DataValidationError` (carrying *every* problem found) when the data are invalid.
 ``validate(data_dir=None) -> list[Problem]``
     Run every check and return all problems (empty list = valid). Never raises on bad data.
-``data_version(data_dir=None) -> str``
-    First 12 hex digits of the SHA-256 of the data files' bytes (sorted by file name).
-``find_data_dir(data_dir=None) -> pathlib.Path``
-    ``data_dir`` if given; else ``$TRD_DATA_DIR``; else the first ``data/`` folder holding
-    ``studies.csv`` found walking up from the current working directory.
 
 Row numbers in problems are 1-based *line numbers in the file*: the header is line 1, so the
 first data row is line 2 (a record spanning several lines because of a quoted newline is
 reported at its first line). UTF-8 with or without a byte-order mark and LF or CRLF line
 endings are accepted; the delimiter must be a comma and decimals must use a dot.
 
-The schema (columns, types, allowed values, ranges) is defined once below in ``SCHEMAS`` and
-documented for humans in ``data/README.md``.
+The schema (columns, types, allowed values, ranges) is :data:`analysis.evidence.schema.SCHEMAS`.
 """
 
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import os
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
+from analysis.evidence.paths import find_data_dir
+from analysis.evidence.schema import INSTRUMENT_RANGES, SCHEMAS, STUDIES, Col
 
-__all__ = [
-    "CSV_FILES",
-    "DataValidationError",
-    "INSTRUMENT_RANGES",
-    "Problem",
-    "SCHEMAS",
-    "Trials",
-    "data_version",
-    "find_data_dir",
-    "load_trials",
-    "validate",
-]
+__all__ = ["DataValidationError", "Problem", "validate"]
 
-CSV_FILES: tuple[str, ...] = (
-    "studies.csv",
-    "outcomes.csv",
-    "risk_of_bias.csv",
-    "published_results.csv",
-)
-OTHER_FILES: tuple[str, ...] = ("references.bib", "version.yml")
-
-#: Possible score range (min, max) of each instrument code; ``None`` = no range check.
-INSTRUMENT_RANGES: dict[str, tuple[float, float] | None] = {
-    "BDI-I": (0, 63),
-    "BDI-II": (0, 63),
-    "BDI": (0, 63),  # version not stated; both versions score 0-63
-    "HAMD-17": (0, 52),
-    "HAMD-21": (0, 63),  # HAMD-17 (0-52) + items 18-21 (2 + 4 + 3 + 2)
-    "HAMD-24": (0, 75),  # HAMD-21 + items 22-24 (3 x 0-4)
-    "HAMD": None,  # version not stated
-    "PHQ-9": (0, 27),
-    "MADRS": (0, 60),
-    "QIDS-SR": (0, 27),
-    "IDS-SR": (0, 84),
-    "unclear": None,
-}
-
-MODALITIES = (
-    "CBT",
-    "CT",
-    "BA",
-    "CBASP",
-    "MBCT",
-    "IPT",
-    "ISTDP",
-    "LTPP",
-    "DBT",
-    "CFT",
-    "TF-CBT",
-    "BODY",
-    "IPT+OT",
-    "other",
-)
-DOUBT_TOKENS = (
-    "chronic_not_trd",
-    "borderline_trd",
-    "active_vs_active",
-    "active_control",
-    "vs_medication",
-    "non_randomised",
-    "trd_definition_not_seen",
-    "waitlist_control",
-    "instrument_unclear",
-)
-YES_NO = ("yes", "no")
-YES_NO_UNCLEAR = ("yes", "no", "unclear")
-YES_NO_UNVERIFIED = ("yes", "no", "unverified")
+_NONFINITE = re.compile(r"^[+-]?(nan|inf|infinity)$", re.IGNORECASE)
+_INT = re.compile(r"^[+-]?[0-9]+$")
+_FLOAT = re.compile(r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$")
 
 
 # --------------------------------------------------------------------------- problems
@@ -144,226 +71,7 @@ class DataValidationError(ValueError):
         super().__init__(f"{len(self.problems)} data problem(s):\n{lines}")
 
 
-# --------------------------------------------------------------------------- schema
-@dataclass(frozen=True)
-class Col:
-    """Column specification.
 
-    kind: "str", "int", "float", "enum", "intlist" (``;``-separated ints),
-    "floatlist" (``;``-separated numbers) or "tokens" (``; ``-separated enum tokens).
-    """
-
-    kind: str = "str"
-    required: bool = False  # value must be non-empty
-    allowed: tuple[str, ...] = ()
-    min: float | None = None
-    max: float | None = None
-    min_exclusive: bool = False
-    pattern: str | None = None
-    description: str = ""
-
-
-def _c(kind: str = "str", **kw: Any) -> Col:
-    return Col(kind=kind, **kw)
-
-
-STUDIES: dict[str, Col] = {
-    "study_id": _c(required=True, pattern=r"^[A-Z][A-Za-z]+[0-9]{4}[a-z]?$"),
-    "trial_name": _c(),
-    "citation_key": _c(required=True, pattern=r"^[a-z][a-z0-9_]*$"),
-    "year": _c("int", required=True, min=1950, max=2100),
-    "country": _c(),
-    "modality": _c("enum", required=True, allowed=MODALITIES),
-    "modality_detail": _c(),
-    "format": _c("enum", required=True, allowed=("individual", "group", "mixed", "unknown")),
-    "sessions": _c("int", min=1, max=500),
-    "sessions_note": _c(),
-    "weeks": _c("float", min=0, max=520, min_exclusive=True),
-    "design": _c("enum", required=True, allowed=("add-on", "switch", "active")),
-    "comparator": _c(required=True),
-    "trd_definition": _c(required=True),
-    "min_failed_ad": _c("int", min=0, max=20),
-    "prior_psychotherapy_failure": _c("enum", required=True, allowed=YES_NO_UNCLEAR),
-    "chronic_required": _c("enum", required=True, allowed=YES_NO_UNCLEAR),
-    "n_rand_int": _c("intlist", min=1),
-    "n_rand_ctl": _c("intlist", min=1),
-    "mean_age": _c("float", min=10, max=100),
-    "pct_women": _c("float", min=0, max=100),
-    "baseline_instrument": _c("enum", allowed=tuple(INSTRUMENT_RANGES)),
-    "baseline_mean_int": _c("floatlist"),
-    "baseline_mean_ctl": _c("floatlist"),
-    "baseline_note": _c(),
-    "in_cochrane2018": _c("enum", required=True, allowed=YES_NO_UNVERIFIED),
-    "in_vanbronswijk2019": _c("enum", required=True, allowed=YES_NO_UNVERIFIED),
-    "in_jpm2025": _c("enum", required=True, allowed=YES_NO_UNVERIFIED),
-    "data_status": _c("enum", required=True, allowed=("complete", "partial", "awaiting data")),
-    "doubtful_inclusion": _c("tokens", allowed=DOUBT_TOKENS),
-    "main_analysis": _c("enum", required=True, allowed=YES_NO),
-    "main_analysis_reason": _c(required=True),
-    "source_urls": _c(required=True),
-    "notes": _c(),
-}
-
-OUTCOMES: dict[str, Col] = {
-    "outcome_id": _c(required=True, pattern=r"^[A-Z][A-Za-z]+[0-9]{4}[a-z]?\.o[0-9]+$"),
-    "study_id": _c(required=True),
-    "comparison": _c(required=True),
-    "outcome": _c(
-        "enum", required=True, allowed=("depressive_symptoms", "response", "remission", "dropout")
-    ),
-    "instrument": _c("enum", allowed=tuple(INSTRUMENT_RANGES)),
-    "instrument_detail": _c(),
-    "rater": _c("enum", allowed=("self", "clinician", "unclear")),
-    "timepoint": _c("enum", required=True, allowed=("post", "fu")),
-    "time_label": _c(),
-    "weeks": _c("float", min=0, max=520),
-    "arm": _c("enum", required=True, allowed=("intervention", "control", "comparison", "overall")),
-    "arm_label": _c(),
-    "shared_control": _c("enum", required=True, allowed=YES_NO),
-    "n": _c("int", min=1),
-    "mean": _c("float"),
-    "sd": _c("float", min=0, min_exclusive=True),
-    "events": _c("int", min=0),
-    "total": _c("int", min=1),
-    "stat_type": _c(
-        "enum",
-        required=True,
-        allowed=(
-            "post_msd",
-            "adjusted_mean",
-            "events",
-            "precalc_md",
-            "precalc_smd",
-            "precalc_g",
-            "precalc_or",
-            "precalc_rr",
-            "other_stat",
-        ),
-    ),
-    "measure": _c("enum", allowed=("MD", "SMD", "g", "d", "RR", "OR")),
-    "effect": _c("float"),
-    "ci_low": _c("float"),
-    "ci_high": _c("float"),
-    "se": _c("float", min=0, min_exclusive=True),
-    "direction": _c("enum", allowed=("lower_better", "higher_better")),
-    "favours_psychotherapy_when": _c("enum", allowed=("negative", "positive")),
-    "use": _c(
-        "enum",
-        required=True,
-        allowed=("primary", "alternative", "duplicate", "conflict", "context"),
-    ),
-    "source": _c(required=True),
-    "location": _c(required=True),
-    "conflict_flag": _c(),
-    "note": _c(),
-}
-
-RISK_OF_BIAS: dict[str, Col] = {
-    "study_id": _c(required=True),
-    "domain": _c(
-        "enum",
-        required=True,
-        allowed=(
-            "sequence_generation",
-            "allocation_concealment",
-            "blinding_outcome_assessors_clinician",
-            "detection_bias_self_report",
-            "incomplete_outcome_data_itt",
-            "selective_reporting",
-            "other_bias",
-            "overall",
-        ),
-    ),
-    "judgement": _c("enum", required=True, allowed=("low", "high", "unclear", "some concerns")),
-    "support": _c(required=True),
-    "source": _c(required=True),
-    "location": _c(required=True),
-}
-
-PUBLISHED: dict[str, Col] = {
-    "result_id": _c(required=True, pattern=r"^[a-z0-9]+(\.[A-Za-z0-9_]+)+$"),
-    "review": _c(required=True),
-    "review_key": _c(required=True),
-    "analysis": _c(required=True),
-    "outcome": _c(),
-    "measure": _c("enum", allowed=("MD", "SMD", "RR", "OR", "d", "g", "effect size")),
-    "model": _c(),
-    "k": _c("int", min=1),
-    "k_unit": _c("enum", allowed=("studies", "comparisons")),
-    "participants": _c("int", min=1),
-    "estimate": _c("float"),
-    "ci_low": _c("float"),
-    "ci_high": _c("float"),
-    "i2": _c("float", min=0, max=100),
-    "tau2": _c("float", min=0),
-    "studies": _c(),
-    "source": _c(required=True),
-    "note": _c(),
-    "favours_psychotherapy_when": _c("enum", allowed=("negative", "positive")),
-    "reproducible": _c("enum", required=True, allowed=("yes", "partial", "no", "not assessed")),
-    "reproducible_from": _c(),
-    "reproducibility_note": _c(),
-}
-
-SCHEMAS: dict[str, dict[str, Col]] = {
-    "studies.csv": STUDIES,
-    "outcomes.csv": OUTCOMES,
-    "risk_of_bias.csv": RISK_OF_BIAS,
-    "published_results.csv": PUBLISHED,
-}
-
-_NONFINITE = re.compile(r"^[+-]?(nan|inf|infinity)$", re.IGNORECASE)
-_INT = re.compile(r"^[+-]?[0-9]+$")
-_FLOAT = re.compile(r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$")
-
-
-# --------------------------------------------------------------------------- trials
-@dataclass(frozen=True)
-class Trials:
-    """The loaded database (typed pandas DataFrames; missing values are ``NA``/``NaN``)."""
-
-    studies: pd.DataFrame
-    outcomes: pd.DataFrame
-    risk_of_bias: pd.DataFrame
-    published: pd.DataFrame
-    version: dict[str, Any] = field(default_factory=dict)
-    data_dir: Path = field(default_factory=Path)
-
-    @property
-    def data_version(self) -> str:
-        return data_version(self.data_dir)
-
-
-# --------------------------------------------------------------------------- helpers
-def find_data_dir(data_dir: str | os.PathLike[str] | None = None) -> Path:
-    """Resolve the data folder (see module docstring). Raises FileNotFoundError if none."""
-    if data_dir is not None:
-        return Path(data_dir)
-    env = os.environ.get("TRD_DATA_DIR")
-    if env:
-        return Path(env)
-    here = Path.cwd().resolve()
-    for folder in (here, *here.parents):
-        candidate = folder / "data"
-        if (candidate / "studies.csv").is_file():
-            return candidate
-    raise FileNotFoundError(
-        "no data/studies.csv found above the current directory; pass data_dir or set TRD_DATA_DIR"
-    )
-
-
-def data_version(data_dir: str | os.PathLike[str] | None = None) -> str:
-    """SHA-256 over the data files (sorted by name, name + bytes), first 12 hex digits."""
-    root = find_data_dir(data_dir)
-    h = hashlib.sha256()
-    for name in sorted(CSV_FILES + OTHER_FILES):
-        path = root / name
-        if path.is_file():
-            h.update(name.encode())
-            h.update(b"\0")
-            h.update(path.read_bytes())
-            h.update(b"\0")
-    return h.hexdigest()[:12]
 
 
 def _label(root: Path, name: str) -> str:
@@ -1014,47 +722,3 @@ def validate(data_dir: str | os.PathLike[str] | None = None) -> list[Problem]:
     if not root.is_dir():
         return [Problem(str(root), None, None, None, "data folder is missing")]
     return _validate(root)[0]
-
-
-def _frame(t: _Table, schema: dict[str, Col]) -> pd.DataFrame:
-    data = {c: [rec.get(c, "") for _, rec in t.rows] for c in t.header}
-    df = pd.DataFrame(data, columns=t.header)
-    for name, col in schema.items():
-        if name not in df:
-            continue
-        s = df[name].replace("", pd.NA)
-        if col.kind == "int":
-            df[name] = pd.to_numeric(s).astype("Int64")
-        elif col.kind == "float":
-            df[name] = pd.to_numeric(s).astype("float64")
-        else:
-            df[name] = s.astype("string")
-    df.insert(0, "line", pd.array([ln for ln, _ in t.rows], dtype="Int64"))
-    return df
-
-
-def load_trials(data_dir: str | os.PathLike[str] | None = None) -> Trials:
-    """Validate and load the database.
-
-    Returns a frozen :class:`Trials` with typed DataFrames (``studies``, ``outcomes``,
-    ``risk_of_bias``, ``published``; each has an extra leading ``line`` column giving the row's
-    line number in its file), the parsed ``version.yml`` dict and ``data_dir``.
-
-    Raises
-    ------
-    DataValidationError
-        If :func:`validate` finds any problem; ``exc.problems`` lists them all.
-    """
-    root = find_data_dir(data_dir)
-    problems, tables, version = _validate(root)
-    if problems:
-        raise DataValidationError(problems)
-    frames = {name: _frame(tables[name], SCHEMAS[name]) for name in SCHEMAS}
-    return Trials(
-        studies=frames["studies.csv"],
-        outcomes=frames["outcomes.csv"],
-        risk_of_bias=frames["risk_of_bias.csv"],
-        published=frames["published_results.csv"],
-        version=version,
-        data_dir=root,
-    )

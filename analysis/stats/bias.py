@@ -25,9 +25,9 @@ import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 from scipy import special
 
-from analysis._validation import check_level, check_yi_vi
-from analysis.metaregression import residual_tau2
-from analysis.pooling import _TOL, PoolResult, _check_method, _estimate_tau2, fit
+from analysis.stats._checks import check_level, check_yi_vi
+from analysis.stats.metaregression import residual_tau2
+from analysis.stats.pooling import _TOL, PoolResult, _check_method, _estimate_tau2, fit
 
 __all__ = ["EggerResult", "TrimFillResult", "egger_test", "trim_and_fill"]
 

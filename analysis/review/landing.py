@@ -12,9 +12,9 @@ from typing import Any
 
 import pandas as pd
 
-from analysis.nnt import nnt
-from analysis.report import fmt_number
-from analysis.review import study_label
+from analysis.review.analyses import study_label
+from analysis.review.text import fmt_number
+from analysis.stats.nnt import nnt
 
 #: Assumed proportion of control participants who respond, used to turn the pooled SMD into a
 #: number needed to treat (Furukawa & Leucht 2011). It is an ASSUMPTION, not an estimate from

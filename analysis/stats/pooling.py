@@ -28,7 +28,7 @@ import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 from scipy import special
 
-from analysis._validation import check_level, check_yi_vi
+from analysis.stats._checks import check_level, check_yi_vi
 
 __all__ = ["METHODS", "PoolResult", "pool", "estimate_tau2"]
 
@@ -65,7 +65,7 @@ class PoolResult:
         Number of studies.
     method : str
         ``"FE"``, ``"DL"``, ``"REML"``, ``"PM"`` (or ``"MH"`` / ``"MH-DL"`` from
-        :func:`analysis.mantel_haenszel`).
+        :func:`analysis.stats.mantel_haenszel`).
     hksj : bool
         Whether the Knapp-Hartung(-Sidik-Jonkman) adjustment was used.
     weights : tuple of float

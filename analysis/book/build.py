@@ -14,7 +14,7 @@ The pipeline, run by ``python -m analysis build`` (``make book``):
    notebook text, its parameters and every file of the ``analysis`` package, plus an exact
    record of the data files it read when it last ran (with their hashes). A notebook is
    reused, not run, when its key matches and none of the data files it read has changed.
-   Each execution writes the results it publishes (see :mod:`analysis.report`) beside it.
+   Each execution writes the results it publishes (see :mod:`analysis.book.report`) beside it.
 4. **Stage** a source tree in ``_build/.stage/src`` (the executed notebooks replace their
    sources; files are only rewritten when their content changed, so Sphinx re-reads only what
    changed). Every page that glues from a re-executed notebook (``{glue:text}`nb::key```) is
@@ -279,7 +279,7 @@ def _as_ipynb(root: Path, nb: Notebook, dest: Path) -> None:
                 cell.source = re.sub(r"^# .*$", f"# {nb.title}", cell.source, count=1, flags=re.M)
                 break
     tracker = nbformat.v4.new_code_cell(
-        "import analysis.report as _trd_report\n_trd_report.track_data_reads()",
+        "import analysis.book.report as _trd_report\n_trd_report.track_data_reads()",
         metadata={"tags": ["remove-cell"]},
     )
     notebook.cells.insert(0, tracker)
@@ -352,7 +352,7 @@ def _describe_failure(nb: Notebook, executed: Path, stderr: str) -> str:
             for c in (notebook.cells if notebook else [])
             if c.cell_type == "code"
             and "injected-parameters" not in c.metadata.get("tags", [])
-            and not c.source.startswith("import analysis.report as _trd_report")
+            and not c.source.startswith("import analysis.book.report as _trd_report")
         ]
         for number, cell in enumerate(code_cells, start=1):
             errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
@@ -624,7 +624,7 @@ def publish(root: Path, html: Path) -> Path:
 
 
 def data_metadata(root: Path) -> dict:
-    from analysis.data import data_version
+    from analysis.evidence import data_version
 
     version_file = root / "data" / "version.yml"
     info = yaml.safe_load(version_file.read_text(encoding="utf-8")) if version_file.exists() else {}
@@ -642,7 +642,7 @@ def build(root: Path, jobs: int = 2, log=print) -> dict:
     root = root.resolve()
     t0 = time.perf_counter()
     log(f"Building the book in {root}")
-    from analysis.data import validate
+    from analysis.evidence import validate
 
     problems = validate(root / "data")
     if problems:

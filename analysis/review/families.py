@@ -26,10 +26,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.pooling import pool
-from analysis.report import describe, fmt_number, result_record
-from analysis.review import MetaAnalysis, meta_analysis, study_label
-from analysis.selection import TRD_DEFINITIONS
+from analysis.evidence.selection import TRD_DEFINITIONS
+from analysis.review.analyses import MetaAnalysis, meta_analysis, study_label
+from analysis.review.records import result_record
+from analysis.review.text import describe, fmt_number
+from analysis.stats.pooling import pool
 
 #: family slug -> (title, modality codes); order = order of the book's pages.
 FAMILIES: dict[str, tuple[str, tuple[str, ...]]] = {

@@ -30,9 +30,9 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy import special
 
-from analysis._validation import check_level
-from analysis.effects import effect_size
-from analysis.pooling import (
+from analysis.stats._checks import check_level
+from analysis.stats.effects import effect_size
+from analysis.stats.pooling import (
     PoolResult,
     _crit,
     _h2,

@@ -22,8 +22,9 @@ from typing import Any
 
 import pandas as pd
 
-from analysis.data import Trials, find_data_dir, load_trials
-from analysis.report import fmt_number, result_record
+from analysis.evidence.loading import Trials, find_data_dir, load_trials
+from analysis.review.records import result_record
+from analysis.review.text import fmt_number
 
 HISTORY_DIR = "history"
 BDI_HIERARCHY = ["BDI-II", "BDI-I", "BDI"]
@@ -98,7 +99,7 @@ def snapshot(trials: Trials) -> dict[str, Any]:
     studies). Subgroups ``symptoms.smd.modality.<modality>`` are included for every modality
     with symptom data.
     """
-    from analysis.review import meta_analysis, select_studies
+    from analysis.review.analyses import meta_analysis, select_studies
 
     estimates: dict[str, Any] = {}
     for rid, (label, outcome, measure, extra) in KEY_ESTIMATES.items():

@@ -16,8 +16,8 @@ import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 from scipy import special
 
-from analysis._validation import check_level
-from analysis.pooling import _TOL, _check_method
+from analysis.stats._checks import check_level
+from analysis.stats.pooling import _TOL, _check_method
 
 __all__ = ["BatchResult", "pool_many"]
 

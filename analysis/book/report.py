@@ -16,15 +16,14 @@ exponentiated, with ``scale = "ratio"``.
 from __future__ import annotations
 
 import json
-import math
 import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-RATIO_MEASURES = {"RR", "OR"}
-MINUS = "\u2212"
+from analysis.review.records import result_record
+from analysis.review.text import describe, fmt_number, fmt_p  # noqa: F401  (re-exported for pages)
 
 #: Records published in this process (the pipeline also writes them to ``TRD_RESULTS_FILE``).
 RECORDS: list[dict[str, Any]] = []
@@ -35,104 +34,14 @@ def glue_key(result_id: str) -> str:
     return re.sub(r"[^0-9A-Za-z]+", "_", result_id).strip("_")
 
 
-def fmt_number(value: float, digits: int = 2) -> str:
-    """Format a number with a typographic minus; ``NaN`` becomes ``"NA"``."""
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "NA"
-    text = f"{value:.{digits}f}"
-    if text.startswith("-"):
-        text = MINUS + text[1:]
-    if text in (f"{MINUS}0.{'0' * digits}",):
-        text = text[1:]
-    return text
 
 
-def fmt_p(p: float) -> str:
-    """Format a p value as journals do (``p < 0.001``, ``p = 0.03``)."""
-    if p is None or not math.isfinite(p):
-        return "p = NA"
-    if p < 0.001:
-        return "p < 0.001"
-    return f"p = {p:.3f}" if p < 0.01 else f"p = {p:.2f}"
 
 
-def _display(value: float, ratio: bool) -> float:
-    if value is None or not math.isfinite(value):
-        return float("nan")
-    return math.exp(value) if ratio else float(value)
 
 
-def result_record(
-    result_id: str,
-    result: Any,
-    *,
-    measure: str,
-    label: str,
-    outcome: str,
-    participants: int | None = None,
-    studies: Sequence[str] | None = None,
-) -> dict[str, Any]:
-    """A JSON-serialisable record of a pooled result (ratio measures exponentiated)."""
-    ratio = measure.upper() in RATIO_MEASURES
-    get = lambda name: float(getattr(result, name, float("nan")))  # noqa: E731
-    rec = {
-        "id": result_id,
-        "label": label,
-        "outcome": outcome,
-        "measure": measure,
-        "scale": "ratio" if ratio else "difference",
-        "estimate": _display(get("estimate"), ratio),
-        "ci_low": _display(get("ci_low"), ratio),
-        "ci_high": _display(get("ci_high"), ratio),
-        "pi_low": _display(get("pi_low"), ratio),
-        "pi_high": _display(get("pi_high"), ratio),
-        "se": get("se"),
-        "p": get("p"),
-        "tau2": get("tau2"),
-        "i2": get("i2"),
-        "k": int(getattr(result, "k", 0)),
-        "participants": None if participants is None else int(participants),
-        "method": str(getattr(result, "method", "")),
-        "hksj": bool(getattr(result, "hksj", False)),
-        "studies": list(studies) if studies is not None else None,
-    }
-    return {
-        k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in rec.items()
-    }
 
 
-def describe(rec: dict[str, Any], digits: int = 2) -> dict[str, str]:
-    """Formatted text pieces of a record (what gets glued)."""
-    f = lambda v: fmt_number(float("nan") if v is None else v, digits)  # noqa: E731
-    est, lo, hi = f(rec["estimate"]), f(rec["ci_low"]), f(rec["ci_high"])
-    ci = f"95% CI {lo} to {hi}"
-    pi = (
-        f"95% prediction interval {f(rec['pi_low'])} to {f(rec['pi_high'])}"
-        if rec.get("pi_low") is not None
-        else "prediction interval not estimable (fewer than 3 trials)"
-    )
-    k = rec["k"]
-    n = rec.get("participants")
-    n_trials = len(set(rec.get("studies") or [])) or k
-    trials = f"{k} trial" + ("" if k == 1 else "s")
-    if n_trials != k:
-        trials = f"{k} comparisons from {n_trials} trials"
-    who = f"{trials}, {n} participants" if n else trials
-    i2 = "NA" if rec.get("i2") is None else f"{rec['i2']:.0f}%"
-    tau2 = "NA" if rec.get("tau2") is None else fmt_number(rec["tau2"], 3)
-    return {
-        "": f"{rec['measure']} {est} ({ci})",
-        "est": est,
-        "ci": ci,
-        "pi": pi,
-        "k": str(k),
-        "n": str(n) if n is not None else "NA",
-        "who": who,
-        "i2": i2,
-        "tau2": tau2,
-        "p": fmt_p(float("nan") if rec.get("p") is None else rec["p"]),
-        "full": f"{rec['measure']} {est} ({ci}; {who}; I² = {i2})",
-    }
 
 
 def glue_text(key: str, text: str) -> None:

@@ -21,8 +21,8 @@ import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 from scipy import special
 
-from analysis._validation import check_level, check_yi_vi
-from analysis.pooling import _check_method, _crit, _estimate_tau2
+from analysis.stats._checks import check_level, check_yi_vi
+from analysis.stats.pooling import _check_method, _crit, _estimate_tau2
 
 __all__ = ["MetaRegressionResult", "meta_regression"]
 

@@ -1,0 +1,29 @@
+"""Evidence layer: the trial database in ``data/`` (schema, validation, loading, selection).
+
+schema      files, columns, types, allowed values and ranges (one definition)
+validation  every problem with file, row, column and rule
+paths       where the data are and their version hash
+loading     typed DataFrames (``load_trials``)
+selection   choosing the rows an analysis uses (outcome hierarchy, TRD definitions, shared arms)
+
+May import the statistics core, never the review or book layers.
+"""
+
+from __future__ import annotations
+
+from analysis._lazy import lazy_exports
+
+_EXPORTS = {
+    "load_trials": "analysis.evidence.loading",
+    "Trials": "analysis.evidence.loading",
+    "validate": "analysis.evidence.validation",
+    "Problem": "analysis.evidence.validation",
+    "DataValidationError": "analysis.evidence.validation",
+    "find_data_dir": "analysis.evidence.paths",
+    "data_version": "analysis.evidence.paths",
+    "SCHEMAS": "analysis.evidence.schema",
+    "CSV_FILES": "analysis.evidence.schema",
+    "INSTRUMENT_RANGES": "analysis.evidence.schema",
+}
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
