@@ -12,28 +12,54 @@ import pytest
 from analysis import load_trials
 from analysis.book.cli import main as cli
 from analysis.evidence import find_data_dir
-from analysis.review.history import compare, crosses_null, load_releases, record_release, snapshot
+from analysis.review import catalogue
+from analysis.review.history import (
+    KEY_ESTIMATES,
+    compare,
+    crosses_null,
+    load_releases,
+    record_release,
+    snapshot,
+)
 
 
 @pytest.fixture(scope="module")
-def snap():
-    return snapshot(load_trials())
+def trials():
+    return load_trials()
+
+
+@pytest.fixture(scope="module")
+def snap(trials):
+    return snapshot(trials)
 
 
 def test_snapshot_keys(snap):
     est = snap["estimates"]
-    for key in (
-        "symptoms.smd.overall",
-        "symptoms.md.bdi",
-        "remission.rr.overall",
-        "response.rr.overall",
-        "dropout.rr.overall",
-    ):
-        assert key in est
-    assert any(k.startswith("symptoms.smd.modality.") for k in est)
+    assert set(KEY_ESTIMATES) <= set(est)
+    assert est["response.rr.overall"]["k"] == 0  # no trial reports usable response counts yet
+    assert est["response.rr.overall"]["estimate"] is None
+    assert est["dropout.rr.overall"]["k"] >= 2 and est["dropout.rr.overall"]["estimate"] > 0
     assert snap["version"] and snap["data_version"]
-    assert est["response.rr.overall"]["k"] == 0 or est["response.rr.overall"]["estimate"]
     json.dumps(snap)  # serialisable
+
+
+def test_snapshot_uses_the_catalogue_and_the_family_mapping(trials, snap):
+    est = snap["estimates"]
+    mbct = catalogue.run(trials, "symptoms.smd.modality.MBCT")
+    assert est["symptoms.smd.modality.MBCT"]["estimate"] == mbct.result.estimate
+    assert est["symptoms.smd.modality.MBCT"]["k"] == mbct.k
+    # Michalak's group CBASP arm is CBASP, not MBCT (the 1.0.0 release pooled it as MBCT)
+    assert "symptoms.smd.modality.CBASP" in est
+    assert "Michalak2015" in est["symptoms.smd.modality.CBASP"]["studies"]
+
+
+def test_recorded_mbct_row_was_the_old_grouping(snap):
+    old = next(r for r in load_releases() if r["version"] == "1.0.0")
+    assert old["estimates"]["symptoms.smd.modality.MBCT"]["k"] == (
+        snap["estimates"]["symptoms.smd.modality.MBCT"]["k"] + 1
+    )
+    diff = compare(old, snap).set_index("item")
+    assert diff.loc["symptoms.smd.modality.MBCT", "change"] == "estimate"
 
 
 def test_compare_identical_and_changed(snap):
@@ -61,7 +87,7 @@ def _copy_data(tmp_path: Path) -> Path:
 def test_record_release_refuses_overwrite(tmp_path):
     data = _copy_data(tmp_path)
     path = record_release(data)
-    assert path.name == "1.0.0.json" or path.suffix == ".json"
+    assert path == data / "history" / "1.0.0.json"
     assert record_release(data) == path  # idempotent
     # the recorded release no longer matches the data, version not bumped -> clear error
     snap = json.loads(path.read_text(encoding="utf-8"))

@@ -1,13 +1,17 @@
 """Publish results from notebooks: glue them into the page and record them for ``results.json``.
 
-Every pooled estimate the book shows goes through :func:`publish`, which
+Every pooled estimate the book shows is an :class:`analysis.review.records.Estimate` (made by
+the review layer under an id of :mod:`analysis.review.catalogue`) and goes through
+:func:`publish`, which
 
 * formats it once, the same way everywhere (``SMD −0.40 (95% CI −0.65 to −0.14)``),
 * glues the formatted text and its parts into the page (MyST-NB ``glue``), under keys derived
   from the result id (``symptoms.smd.overall`` -> ``symptoms_smd_overall``, plus ``_est``,
-  ``_ci``, ``_pi``, ``_k``, ``_n``, ``_i2``, ``_tau2``, ``_p``), and
+  ``_ci``, ``_pi``, ``_k``, ``_n``, ``_who``, ``_i2``, ``_tau2``, ``_p``, ``_full``), and
 * appends a machine-readable record to the file named by ``TRD_RESULTS_FILE`` (set by the build
   pipeline); outside the pipeline the records are kept in :data:`RECORDS` only.
+
+:func:`glue_text`, :func:`glue_table` and :func:`glue_figure` glue everything else a page shows.
 
 Ratio measures (RR, OR) are pooled on the log scale; :func:`publish` shows and records them
 exponentiated, with ``scale = "ratio"``.
@@ -18,12 +22,13 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from analysis.review.records import result_record
-from analysis.review.text import describe, fmt_number, fmt_p  # noqa: F401  (re-exported for pages)
+if TYPE_CHECKING:  # imported lazily: a page records only the modules it really uses
+    from analysis.review.analyses import MetaAnalysis
+    from analysis.review.records import Estimate
 
 #: Records published in this process (the pipeline also writes them to ``TRD_RESULTS_FILE``).
 RECORDS: list[dict[str, Any]] = []
@@ -61,58 +66,43 @@ def record(rec: dict[str, Any]) -> None:
         Path(path).write_text(json.dumps(RECORDS, indent=1), encoding="utf-8")
 
 
-def publish(
-    result_id: str,
-    result: Any,
-    *,
-    measure: str,
-    label: str,
-    outcome: str,
-    participants: int | None = None,
-    studies: Sequence[str] | None = None,
-    digits: int = 2,
-    glue: bool = True,
-) -> dict[str, str]:
-    """Record a pooled result under a stable id and glue its formatted text.
+def publish(estimate: Estimate, *, digits: int = 2, glue: bool = True) -> dict[str, str]:
+    """Record an estimate under its stable id and glue its formatted text.
 
-    Parameters
-    ----------
-    result_id
-        Stable id, dotted, e.g. ``"symptoms.smd.overall"``.
-    result
-        An object with the attributes of :class:`analysis.pooling.PoolResult`.
-    measure
-        ``"SMD"``, ``"MD"``, ``"RR"``, ``"OR"``...; ratio measures are exponentiated.
-    label, outcome
-        Human-readable label and outcome name, stored in ``results.json``.
-    participants, studies
-        Number of participants and the study ids behind the estimate.
-    digits
-        Decimals shown.
-    glue
-        Whether to glue the texts into the page.
+    Glues the main text under ``glue_key(estimate.result_id)`` and each part under
+    ``<key>_<suffix>`` (see :meth:`analysis.review.records.Estimate.texts`). An estimate
+    without data glues "no trial data yet" under the same keys and is not recorded.
 
     Returns
     -------
     dict
         The formatted pieces, keyed by suffix (``""`` for the main text).
     """
-    rec = result_record(
-        result_id,
-        result,
-        measure=measure,
-        label=label,
-        outcome=outcome,
-        participants=participants,
-        studies=studies,
-    )
-    record(rec)
-    pieces = describe(rec, digits)
+    rec = estimate.record()
+    if rec is not None:
+        record(rec)
+    pieces = estimate.texts(digits)
     if glue:
-        key = glue_key(result_id)
+        key = glue_key(estimate.result_id)
         for suffix, text in pieces.items():
             glue_text(f"{key}_{suffix}" if suffix else key, text)
     return pieces
+
+
+def publish_all(estimates: Iterable[Estimate]) -> None:
+    """:func:`publish` every estimate."""
+    for est in estimates:
+        publish(est)
+
+
+def publish_analysis(trials: Any, result_id: str) -> MetaAnalysis:
+    """Run the catalogued analysis ``result_id`` (:mod:`analysis.review.catalogue`), publish
+    it and return it for the page's tables and figures."""
+    from analysis.review import catalogue
+
+    ma = catalogue.run(trials, result_id)
+    publish(ma.estimate(result_id, catalogue.spec(result_id).label))
+    return ma
 
 
 _TRACKING = False
@@ -165,3 +155,24 @@ def glue_figure(key: str, fig: Any, dpi: int = 110) -> None:
     except ImportError:  # pragma: no cover
         return
     glue(key, Image(data=buf.getvalue(), format="png"), display=False)
+
+
+def glue_texts(texts: Mapping[str, str], prefix: str = "") -> None:
+    """Glue every ``key -> text`` of ``texts`` (keys prefixed with ``prefix``)."""
+    for key, text in texts.items():
+        glue_text(f"{prefix}{key}", text)
+
+
+def glue_table(key: str, table: Any) -> None:
+    """Glue a table (a pandas DataFrame) for ``{glue:figure}``, without its index."""
+    from myst_nb import glue
+
+    glue(key, table.style.hide(axis="index"), display=False)
+
+
+def glue_figure_or_note(key: str, fig: Any | None, note: str) -> None:
+    """Glue ``fig`` under ``key``, or the text ``note`` when there is no figure."""
+    if fig is None:
+        glue_text(key, note)
+    else:
+        glue_figure(key, fig)

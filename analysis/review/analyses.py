@@ -13,10 +13,9 @@ above 1 favour psychotherapy; dropout risk ratios below 1 mean fewer dropouts wi
 
 from __future__ import annotations
 
-import re
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -24,6 +23,8 @@ import pandas as pd
 
 from analysis.evidence.loading import Trials
 from analysis.evidence.selection import effect_inputs, main_analysis_studies, trd_filter
+from analysis.review.records import Estimate
+from analysis.review.text import study_label
 from analysis.stats.effects import effect_size
 from analysis.stats.mantel_haenszel import mantel_haenszel
 from analysis.stats.pooling import PoolResult, pool
@@ -38,15 +39,6 @@ OUTCOME_LABELS = {
     "remission": "remission",
     "dropout": "dropout (leaving the study early)",
 }
-
-
-def study_label(study_id: str) -> str:
-    """``CladderMicus2018`` -> ``Cladder-Micus 2018``; ``Wiles2013`` -> ``Wiles 2013``."""
-    match = re.fullmatch(r"(.*?)(\d{4})([a-z]?)", study_id)
-    if not match:
-        return study_id
-    name = {"CladderMicus": "Cladder-Micus"}.get(match.group(1), match.group(1))
-    return f"{name} {match.group(2)}{match.group(3)}"
 
 
 @dataclass(frozen=True)
@@ -91,57 +83,30 @@ class MetaAnalysis:
     def studies(self) -> list[str]:
         return list(dict.fromkeys(self.table["study_id"]))
 
+    def weight_of(self, study_id: str) -> float:
+        """Percent weight of one trial (all its comparisons; 0 when it is not pooled)."""
+        if not len(self.table):
+            return 0.0
+        return float(self.table.loc[self.table["study_id"] == study_id, "weight"].sum())
+
+    @property
+    def precomputed_studies(self) -> list[str]:
+        """Trials with a comparison entered as a published effect estimate (no arm data)."""
+        if not len(self.table):
+            return []
+        return list(dict.fromkeys(self.table.loc[self.table["input"] == "precomputed",
+                                                 "study_id"]))  # fmt: skip
+
     @property
     def is_ratio(self) -> bool:
         return self.measure in RATIO
 
-    def publish(self, result_id: str, label: str, **kwargs: Any) -> dict[str, str]:
-        """Glue and record the pooled result (see :func:`analysis.report.publish`).
-
-        When no trial has data, glues ``"no trial data yet"`` under the same keys instead.
-        """
-        from analysis import report
-
-        if self.result is None:
-            key = report.glue_key(result_id)
-            text = "no trial data yet"
-            for suffix in ("", "est", "ci", "pi", "k", "n", "who", "i2", "tau2", "p", "full"):
-                report.glue_text(
-                    f"{key}_{suffix}" if suffix else key, text if suffix not in ("k", "n") else "0"
-                )
-            return {"": text}
-        return report.publish(
-            result_id, self.result, measure=self.measure, label=label,
-            outcome=self.outcome, participants=self.participants, studies=self.studies,
-            **kwargs,
+    def estimate(self, result_id: str, label: str) -> Estimate:
+        """This analysis as a published :class:`~analysis.review.records.Estimate`."""
+        return Estimate(
+            result_id=result_id, label=label, outcome=self.outcome, measure=self.measure,
+            result=self.result, participants=self.participants, studies=tuple(self.studies),
         )  # fmt: skip
-
-    def forest(self, **kwargs: Any):
-        """A forest plot of this analysis (:func:`analysis.plots.forest_plot`)."""
-        from analysis.plots import forest_plot
-
-        return forest_plot(**forest_arguments(self), **kwargs)
-
-    def display_table(self) -> pd.DataFrame:
-        """A reader-facing table: study, comparison, instrument, n, effect with 95% CI, weight."""
-        from analysis.review.text import fmt_number
-
-        if not len(self.table):
-            return pd.DataFrame(columns=["Study", "Comparison", "Instrument", "n", "Effect"])
-        t = self.table
-        tr = np.exp if self.is_ratio else (lambda x: x)
-        effect = [
-            f"{fmt_number(tr(y))} [{fmt_number(tr(lo))}, {fmt_number(tr(hi))}]"
-            for y, lo, hi in zip(t["yi"], t["ci_low"], t["ci_high"], strict=True)
-        ]
-        return pd.DataFrame({
-            "Study": t["label"],
-            "Comparison": t["comparison"],
-            "Instrument": t["instrument"].replace("", "—"),
-            "n": [str(int(n)) if n > 0 else "not reported" for n in t["participants"]],
-            f"{self.measure} [95% CI]": effect,
-            "Weight (%)": [f"{w:.1f}" for w in t["weight"]],
-        })  # fmt: skip
 
 
 def select_studies(
@@ -304,51 +269,28 @@ def _add_effects(ready: pd.DataFrame, measure: str) -> pd.DataFrame:
     return out
 
 
-def forest_arguments(ma: MetaAnalysis) -> dict[str, Any]:
-    """Keyword arguments for :func:`analysis.plots.forest_plot` from an analysis."""
-    from analysis.plots import forest_plot  # noqa: F401  (documents the dependency)
-
-    return {"data": forest_frame(ma), "measure": ma.measure, "method": ma.method,
-            "hksj": ma.hksj, "log_scale": ma.is_ratio}  # fmt: skip
-
-
-def forest_frame(ma: MetaAnalysis) -> pd.DataFrame:
-    """The study table in the column names :func:`analysis.plots.forest_plot` expects."""
-    t = ma.table
-    frame = pd.DataFrame({"label": t["label"], "yi": t["yi"], "vi": t["vi"]})
-    arms = t["input"].eq("arms").all() if len(t) else False
-    if arms and ma.measure in ("MD", "SMD"):
-        for col in ("m1", "sd1", "n1", "m2", "sd2", "n2"):
-            frame[f"{col}i"] = t[col]
-    elif arms:
-        for src, dest in (("e1", "ai"), ("n1", "n1i"), ("e2", "ci"), ("n2", "n2i")):
-            frame[dest] = t[src]
-    return frame
+def repool(ma: MetaAnalysis, keep: pd.Series | np.ndarray) -> MetaAnalysis:
+    """``ma`` with only the comparisons in ``keep`` (boolean, aligned with ``ma.table``),
+    re-pooled with the same model; trials that lose all comparisons are not listed as awaiting."""
+    keep = np.asarray(keep, dtype=bool)
+    table = ma.table.loc[keep].reset_index(drop=True)
+    result = None
+    if len(table):
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*one study.*")
+            result = pool(table["yi"], table["vi"], method=ma.method, hksj=ma.hksj)
+        table["weight"] = np.asarray(result.weights, dtype=float)
+    return replace(ma, table=table, result=result)
 
 
-def trial_table(
+def trial_analysis(
     trials: Trials,
-    where: Callable[[pd.DataFrame], pd.Series] | None = None,
-) -> pd.DataFrame:
-    """A reader-facing table of trials (e.g. one psychotherapy family) from ``studies.csv``."""
-    s = trials.studies
-    if where is not None:
-        s = s.loc[where(s).fillna(False).astype(bool)]
-
-    def n_text(a: Any, b: Any) -> str:
-        a = "" if pd.isna(a) else str(a)
-        b = "" if pd.isna(b) else str(b)
-        return f"{a} vs {b}" if a or b else "not reported"
-
-    return pd.DataFrame({
-        "Trial": [study_label(x) + (f" ({n})" if isinstance(n, str) and n else "")
-                  for x, n in zip(s["study_id"], s["trial_name"].fillna(""), strict=True)],
-        "Country": s["country"].fillna("not reported"),
-        "Therapy": s["modality"],
-        "Format": s["format"].fillna("not reported"),
-        "Design": s["design"],
-        "Comparator": s["comparator"].fillna(""),
-        "Randomised (therapy vs control)": [n_text(a, b) for a, b in
-                                            zip(s["n_rand_int"], s["n_rand_ctl"], strict=True)],
-        "Data": s["data_status"],
-    }).reset_index(drop=True)  # fmt: skip
+    study_id: str,
+    outcome: str = "depressive_symptoms",
+    measure: str = "SMD",
+    **kwargs: Any,
+) -> MetaAnalysis:
+    """:func:`meta_analysis` of a single trial (any other option passes through)."""
+    return meta_analysis(
+        trials, outcome, measure, where=lambda s: s["study_id"].eq(study_id), **kwargs
+    )

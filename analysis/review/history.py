@@ -23,25 +23,21 @@ from typing import Any
 import pandas as pd
 
 from analysis.evidence.loading import Trials, find_data_dir, load_trials
-from analysis.review.records import result_record
+from analysis.review.catalogue import MODALITIES, estimate, modality_id
+from analysis.review.records import Estimate
 from analysis.review.text import fmt_number
 
 HISTORY_DIR = "history"
-BDI_HIERARCHY = ["BDI-II", "BDI-I", "BDI"]
 
-#: Key estimates: id -> (label, outcome, measure, extra meta_analysis arguments).
-KEY_ESTIMATES: dict[str, tuple[str, str, str, dict[str, Any]]] = {
-    "symptoms.smd.overall": ("Depressive symptoms, SMD", "depressive_symptoms", "SMD", {}),
-    "symptoms.md.bdi": (
-        "Depressive symptoms, BDI MD",
-        "depressive_symptoms",
-        "MD",
-        {"hierarchy": BDI_HIERARCHY},
-    ),
-    "remission.rr.overall": ("Remission, RR", "remission", "RR", {}),
-    "response.rr.overall": ("Response, RR", "response", "RR", {}),
-    "dropout.rr.overall": ("Dropout, RR", "dropout", "RR", {}),
-}
+#: Key estimates of a release (catalogued ids, :mod:`analysis.review.catalogue`), plus every
+#: therapy of :data:`analysis.review.catalogue.MODALITIES` with symptom data.
+KEY_ESTIMATES: tuple[str, ...] = (
+    "symptoms.smd.overall",
+    "symptoms.md.bdi",
+    "remission.rr.overall",
+    "response.rr.overall",
+    "dropout.rr.overall",
+)
 
 
 def _semver(version: str) -> tuple[int, ...]:
@@ -52,66 +48,33 @@ def _semver(version: str) -> tuple[int, ...]:
     return tuple(int(p) for p in parts)
 
 
-def _entry(result_id: str, label: str, ma: Any) -> dict[str, Any]:
-    if ma.result is None:
-        return {
-            "id": result_id,
-            "label": label,
-            "measure": ma.measure,
-            "estimate": None,
-            "ci_low": None,
-            "ci_high": None,
-            "k": 0,
-            "participants": 0,
-            "studies": [],
-        }
-    rec = result_record(
-        result_id,
-        ma.result,
-        measure=ma.measure,
-        label=label,
-        outcome=ma.outcome,
-        participants=ma.participants,
-        studies=ma.studies,
-    )
-    keep = (
-        "id",
-        "label",
-        "measure",
-        "estimate",
-        "ci_low",
-        "ci_high",
-        "k",
-        "participants",
-        "studies",
-        "method",
-        "hksj",
-    )
+def _entry(est: Estimate) -> dict[str, Any]:
+    keep = ("id", "label", "measure", "estimate", "ci_low", "ci_high", "k", "participants",
+            "studies", "method", "hksj")  # fmt: skip
+    rec = est.record()
+    if rec is None:
+        return {"id": est.result_id, "label": est.label, "measure": est.measure,
+                "estimate": None, "ci_low": None, "ci_high": None, "k": 0, "participants": 0,
+                "studies": []}  # fmt: skip
     return {k: rec[k] for k in keep}
 
 
 def snapshot(trials: Trials) -> dict[str, Any]:
-    """The key pooled estimates of a database (main analysis: REML + Knapp–Hartung).
+    """The key pooled estimates of a database (the catalogued analyses of the review).
 
     Returns a JSON-serialisable dict: ``version``, ``last_search``, ``data_version`` (hash of
     the data files), ``trials`` (sorted ids of the trials with data in any key estimate) and
     ``estimates`` (id -> estimate, ci_low, ci_high on the display scale, k, participants,
-    studies). Subgroups ``symptoms.smd.modality.<modality>`` are included for every modality
-    with symptom data.
+    studies) for :data:`KEY_ESTIMATES` and every therapy (``symptoms.smd.modality.<CODE>``,
+    comparison-level classification) with symptom data.
     """
-    from analysis.review.analyses import meta_analysis, select_studies
-
     estimates: dict[str, Any] = {}
-    for rid, (label, outcome, measure, extra) in KEY_ESTIMATES.items():
-        estimates[rid] = _entry(rid, label, meta_analysis(trials, outcome, measure, **extra))
-    modalities = sorted(set(select_studies(trials)["modality"].dropna()))
-    for mod in modalities:
-        ma = meta_analysis(
-            trials, "depressive_symptoms", "SMD", where=lambda s, m=mod: s["modality"] == m
-        )
-        if ma.result is not None:
-            rid = f"symptoms.smd.modality.{mod}"
-            estimates[rid] = _entry(rid, f"Depressive symptoms, SMD, {mod}", ma)
+    for rid in KEY_ESTIMATES:
+        estimates[rid] = _entry(estimate(trials, rid))
+    for code in MODALITIES:
+        est = estimate(trials, modality_id(code))
+        if est.has_data:
+            estimates[est.result_id] = _entry(est)
     with_data = sorted({s for e in estimates.values() for s in e["studies"]})
     version = trials.version or {}
     try:
@@ -259,3 +222,44 @@ def compare(old: dict[str, Any], new: dict[str, Any]) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows, columns=["item", "change", "before", "after", "shift", "null"])
+
+
+def release_table(releases: list[dict[str, Any]]) -> pd.DataFrame:
+    """One row per recorded release: version, dates, data hash, trials with data and the number
+    of comparisons in the main SMD analysis."""
+    rows = []
+    for rel in releases:
+        smd = rel["estimates"].get("symptoms.smd.overall", {})
+        rows.append({
+            "Version": rel["version"],
+            "Recorded": rel.get("recorded", ""),
+            "Last search": rel["last_search"],
+            "Data hash": rel["data_version"],
+            "Trials with data": len(rel["trials"]),
+            "Comparisons in the SMD analysis": smd.get("k", 0),
+        })  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def changes_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """:func:`compare`'s output for readers: formatted shift and plain column names."""
+    out = frame.assign(shift=["—" if pd.isna(s) else fmt_number(s) for s in frame["shift"]])
+    out.columns = ["Item", "Change", "Before", "After", "Shift", "95% CI and the null"]
+    return out.reset_index(drop=True)
+
+
+def release_changes(releases: list[dict[str, Any]]) -> list[tuple[str, str, pd.DataFrame]]:
+    """For each pair of consecutive releases: old version, new version and the changed rows of
+    :func:`changes_table` (empty when nothing changed)."""
+    out = []
+    for old, new in zip(releases[:-1], releases[1:], strict=True):
+        changed = compare(old, new)
+        changed = changed.loc[changed["change"] != "no change"]
+        out.append((old["version"], new["version"], changes_table(changed)))
+    return out
+
+
+def since_last_release(releases: list[dict[str, Any]], current: dict[str, Any]) -> pd.DataFrame:
+    """:func:`changes_table` from the latest release (or from nothing) to ``current``."""
+    base = releases[-1] if releases else {"trials": [], "estimates": {}}
+    return changes_table(compare(base, current))

@@ -1,12 +1,26 @@
-"""Machine-readable records of pooled results (the entries of ``results.json``)."""
+"""Published estimates: what a page shows under a stable result id, and its ``results.json`` record.
+
+An :class:`Estimate` is the review layer's hand-over to the book layer: a pooled result (any
+object with the attributes of :class:`analysis.stats.pooling.PoolResult`, or ``None`` when no
+trial has data) with its result id, label, outcome, measure, participants and studies. The book
+layer (:func:`analysis.book.report.publish`) glues its texts and records it; nothing else
+decides what a result id means (ids are made in :mod:`analysis.review.catalogue`).
+"""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
+from analysis.review.text import describe
+
 RATIO_MEASURES = {"RR", "OR"}
+#: Text glued under every key of an estimate without data (counts read "0").
+NO_DATA_TEXT = "no trial data yet"
+#: Suffixes of the glue keys of an estimate (``""`` is the main text).
+TEXT_SUFFIXES = ("", "est", "ci", "pi", "k", "n", "who", "i2", "tau2", "p", "full")
 
 
 def _display(value: float, ratio: bool) -> float:
@@ -52,3 +66,55 @@ def result_record(
     return {
         k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in rec.items()
     }
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A pooled result under its stable id, ready to be glued and recorded.
+
+    Attributes
+    ----------
+    result_id, label, outcome, measure
+        Stable dotted id (``symptoms.smd.overall``), human-readable label, outcome and measure.
+    result
+        The pooled result, or ``None`` when no trial has usable data.
+    participants
+        Participants behind the estimate (``None`` when not counted).
+    studies
+        Study ids behind the estimate.
+    no_data_text
+        What every text piece reads when there is no result.
+    """
+
+    result_id: str
+    label: str
+    outcome: str
+    measure: str
+    result: Any | None
+    participants: int | None = None
+    studies: tuple[str, ...] | None = None
+    no_data_text: str = NO_DATA_TEXT
+
+    @property
+    def has_data(self) -> bool:
+        """Whether a pooled result exists."""
+        return self.result is not None
+
+    def record(self) -> dict[str, Any] | None:
+        """The ``results.json`` record (``None`` when there is no result)."""
+        if self.result is None:
+            return None
+        return result_record(
+            self.result_id, self.result, measure=self.measure, label=self.label,
+            outcome=self.outcome, participants=self.participants, studies=self.studies,
+        )  # fmt: skip
+
+    def texts(self, digits: int = 2) -> dict[str, str]:
+        """Reader-facing pieces keyed by suffix (see :func:`analysis.review.text.describe`).
+
+        Without a result every piece reads :attr:`no_data_text` (``k`` and ``n`` read ``"0"``).
+        """
+        rec = self.record()
+        if rec is None:
+            return {s: ("0" if s in ("k", "n") else self.no_data_text) for s in TEXT_SUFFIXES}
+        return describe(rec, digits)

@@ -29,8 +29,10 @@ import numpy as np
 import pandas as pd
 
 from analysis.evidence.loading import Trials
-from analysis.review.analyses import MetaAnalysis, meta_analysis, study_label
-from analysis.review.text import fmt_number
+from analysis.review.analyses import MetaAnalysis, meta_analysis
+from analysis.review.catalogue import reproduction_id
+from analysis.review.records import Estimate
+from analysis.review.text import fmt_number, study_label
 
 #: How the reviews name trials that we file under another id.
 ALIASES: dict[str, str] = {"Wiles2016": "Wiles2013"}
@@ -251,3 +253,35 @@ def status_counts(table: pd.DataFrame) -> dict[str, int]:
     """Number of results per status (all three statuses present, possibly 0)."""
     counts = table["status"].value_counts()
     return {s: int(counts.get(s, 0)) for s in STATUSES}
+
+
+def recompute_all(trials: Trials) -> dict[str, Recomputation]:
+    """:func:`recompute` for every published result with an estimate, by result id."""
+    pub = trials.published
+    pub = pub.loc[pd.to_numeric(pub["estimate"], errors="coerce").notna()]
+    return {r["result_id"]: recompute(trials, r) for _, r in pub.iterrows()}
+
+
+def reproduction_estimates(recomputations: dict[str, Recomputation]) -> list[Estimate]:
+    """Our recomputations as estimates under ``reproduction.<published id>`` (those that pooled
+    something; the label says whether every listed study was available)."""
+    out = []
+    for rid, rec in recomputations.items():
+        ma = rec.analysis
+        if ma is None or ma.result is None:
+            continue
+        scope = ("all listed studies" if rec.complete
+                 else f"partial: {ma.k} of {len(rec.wanted)} listed studies")  # fmt: skip
+        label = f"Recomputation of {rid} with the review's method ({scope})"
+        out.append(ma.estimate(reproduction_id(rid), label))
+    return out
+
+
+def reproduction_display(table: pd.DataFrame) -> pd.DataFrame:
+    """:func:`reproduction_table` rows for readers (formatted difference, plain headers)."""
+    out = table.assign(
+        difference=["—" if pd.isna(d) else fmt_number(d) for d in table["difference"]]
+    )[["analysis", "result_id", "published", "recomputed", "difference", "status", "explanation"]]
+    out.columns = ["Analysis", "Result id", "Published", "Recomputed", "Difference", "Status",
+                   "Explanation"]  # fmt: skip
+    return out.reset_index(drop=True)

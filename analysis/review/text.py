@@ -7,7 +7,11 @@ pooled result becomes the phrases a page shows (``SMD −0.40 (95% CI −0.65 to
 from __future__ import annotations
 
 import math
+import re
+from collections.abc import Iterable
 from typing import Any
+
+import pandas as pd
 
 MINUS = "\u2212"
 
@@ -65,3 +69,75 @@ def describe(rec: dict[str, Any], digits: int = 2) -> dict[str, str]:
         "p": fmt_p(float("nan") if rec.get("p") is None else rec["p"]),
         "full": f"{rec['measure']} {est} ({ci}; {who}; I² = {i2})",
     }
+
+
+def count_text(n: int, singular: str, plural: str | None = None) -> str:
+    """A count with the right noun: ``(1, "trial")`` -> ``"1 trial"``, ``(3, ...)`` -> "3 trials".
+
+    The one pluralising helper of the book: every count that reaches a page goes through it.
+    """
+    return f"{n} {singular if n == 1 else (plural or singular + 's')}"
+
+
+def study_label(study_id: str) -> str:
+    """``CladderMicus2018`` -> ``Cladder-Micus 2018``; ``Wiles2013`` -> ``Wiles 2013``."""
+    match = re.fullmatch(r"(.*?)(\d{4})([a-z]?)", study_id)
+    if not match:
+        return study_id
+    name = {"CladderMicus": "Cladder-Micus"}.get(match.group(1), match.group(1))
+    return f"{name} {match.group(2)}{match.group(3)}"
+
+
+def trial_list(ids: Iterable[str]) -> str:
+    """``["Wiles2013", "Town2017"]`` -> ``"Wiles 2013 and Town 2017"`` (``"none"`` if empty)."""
+    labels = [study_label(x) for x in dict.fromkeys(ids)]
+    if not labels:
+        return "none"
+    if len(labels) == 1:
+        return labels[0]
+    return ", ".join(labels[:-1]) + " and " + labels[-1]
+
+
+def percent(x: float | None, digits: int = 0) -> str:
+    """``0.2`` -> ``"20%"`` (``None``/``NaN`` -> ``"NA"``)."""
+    if x is None or not math.isfinite(x):
+        return "NA"
+    return f"{100 * x:.{digits}f}%"
+
+
+def short_reason(text: Any, limit: int = 180) -> str:
+    """The first sentence(s) of a free-text note, cut at ``limit`` characters."""
+    if text is None or (isinstance(text, float) and math.isnan(text)) or text is pd.NA:
+        return ""
+    text = " ".join(str(text).split())
+    if len(text) <= limit:
+        return text
+    cut = text[:limit]
+    stop = max(cut.rfind(". "), cut.rfind("; "))
+    return (cut[: stop + 1] if stop > 40 else cut.rstrip() + "…").rstrip(";")
+
+
+def shorten(text: Any, width: int = 120) -> str:
+    """``text`` with runs of whitespace collapsed, cut to ``width`` characters with an ellipsis."""
+    s = "" if text is None or text is pd.NA or (isinstance(text, float) and math.isnan(text)) else (
+        " ".join(str(text).split())
+    )
+    return s if len(s) <= width else s[: width - 1].rstrip() + "…"
+
+
+def ci_text(estimate: float, low: float, high: float, digits: int = 2) -> str:
+    """``"−0.57 [−0.84, −0.29]"``: an estimate with its interval in brackets."""
+    f = fmt_number
+    return f"{f(estimate, digits)} [{f(low, digits)}, {f(high, digits)}]"
+
+
+def range_text(estimate: float, low: float, high: float, digits: int = 2) -> str:
+    """``"−0.57 (−0.84 to −0.29)"``: an estimate with its interval in words."""
+    f = fmt_number
+    return f"{f(estimate, digits)} ({f(low, digits)} to {f(high, digits)})"
+
+
+def list_or_none(items: Iterable[str]) -> str:
+    """``", "``-joined items, or ``"none"``."""
+    items = list(items)
+    return ", ".join(items) if items else "none"

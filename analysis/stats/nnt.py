@@ -26,7 +26,7 @@ import math
 
 from scipy import special
 
-__all__ = ["nnt"]
+__all__ = ["nnt", "nnt_from_counts"]
 
 
 def _inv(diff: float) -> float:
@@ -86,3 +86,23 @@ def nnt(
         raise ValueError(f"rr must be a positive finite ratio, got {rr}")
     diff = cer * (ratio - 1.0)
     return _inv(diff if event_is_good else -diff)
+
+
+def nnt_from_counts(e1: float, n1: float, e2: float, n2: float) -> tuple[float, float, float]:
+    """NNT for a desirable event from arm counts: ``1 / (e1/n1 - e2/n2)``, with a 95% CI.
+
+    The interval inverts the Wald 95% interval of the risk difference (Altman 1998): bounds are
+    ``1 / upper`` and ``1 / lower``; a bound is ``inf`` when the risk-difference interval
+    reaches 0 or below on that side. Returns ``(nnt, ci_low, ci_high)``; ``nnt`` is ``inf``
+    when the risk difference is 0 or negative (no benefit).
+    """
+    p1, p2 = e1 / n1, e2 / n2
+    rd = p1 - p2
+    se = math.sqrt(p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2)
+    z = float(special.ndtri(0.975))
+    lo, hi = rd - z * se, rd + z * se
+
+    def inverse(x: float) -> float:
+        return math.inf if x <= 0 else 1.0 / x
+
+    return inverse(rd), inverse(hi), inverse(lo)

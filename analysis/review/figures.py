@@ -1,0 +1,196 @@
+"""Figures of the review's analyses: the fitted results of the review layer, drawn by
+:mod:`analysis.plots`.
+
+Everything that is pooled here is pooled once, with the same model as the analysis it shows,
+and handed to the plotting functions, which only draw.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from analysis.review.analyses import MetaAnalysis
+from analysis.stats.pooling import pool
+from analysis.stats.subgroups import subgroups
+
+__all__ = [
+    "coverage_figure",
+    "definition_comparison_figure",
+    "forest",
+    "forest_frame",
+    "forest_or_note",
+    "funnel",
+    "grouped_forest",
+    "history_figure",
+    "note_figure",
+]
+
+
+def forest_frame(ma: MetaAnalysis) -> pd.DataFrame:
+    """The study table of ``ma`` in the column names :func:`analysis.plots.forest_plot` reads
+    (``label``, ``yi``, ``vi`` and, when every comparison has arm data, the arm columns)."""
+    t = ma.table
+    frame = pd.DataFrame({"label": t["label"], "yi": t["yi"], "vi": t["vi"]})
+    arms = t["input"].eq("arms").all() if len(t) else False
+    if arms and ma.measure in ("MD", "SMD"):
+        for col in ("m1", "sd1", "n1", "m2", "sd2", "n2"):
+            frame[f"{col}i"] = t[col]
+    elif arms:
+        for src, dest in (("e1", "ai"), ("n1", "n1i"), ("e2", "ci"), ("n2", "n2i")):
+            frame[dest] = t[src]
+    return frame
+
+
+def _quiet_subgroups(
+    yi: Any, vi: Any, groups: Sequence[str], method: str, hksj: bool
+) -> Any:
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*one study.*")
+        return subgroups(yi, vi, list(groups), method=method, hksj=hksj)
+
+
+def forest(ma: MetaAnalysis, group: Sequence[str] | np.ndarray | None = None) -> Figure:
+    """Forest plot of ``ma`` (its fitted result and weights), optionally in blocks by ``group``
+    (one label per comparison; each block's subtotal pooled with the analysis's model)."""
+    from analysis.plots import forest_plot
+
+    data = forest_frame(ma)
+    fitted = None
+    if group is not None:
+        fitted = _quiet_subgroups(ma.table["yi"], ma.table["vi"], group, ma.method, ma.hksj)
+    return forest_plot(
+        data, ma.result, subgroups=fitted, group=None if group is None else list(group),
+        measure=ma.measure, log_scale=ma.is_ratio,
+    )  # fmt: skip
+
+
+def note_figure(text: str, alt: str) -> Figure:
+    """A small figure holding only ``text`` (so a page's glued figure always exists)."""
+    fig = Figure(figsize=(6, 1.2))
+    ax = fig.add_subplot()
+    ax.axis("off")
+    ax.text(0.5, 0.5, text, ha="center", va="center")
+    fig.alt_text = alt  # type: ignore[attr-defined]
+    return fig
+
+
+def forest_or_note(ma: MetaAnalysis, group: Sequence[str] | np.ndarray | None = None) -> Figure:
+    """:func:`forest` of ``ma``, or (no usable data) a small figure saying so."""
+    if ma.k >= 1:
+        return forest(ma, group=group)
+    return note_figure(
+        "No trial with usable data yet",
+        "Placeholder: no trial has usable data for this forest plot yet.",
+    )
+
+
+def grouped_forest(
+    table: pd.DataFrame,
+    groups: Sequence[str] | np.ndarray,
+    *,
+    method: str,
+    hksj: bool,
+    measure: str = "SMD",
+    arms: bool = True,
+) -> Figure:
+    """Forest plot of analysis-table rows in blocks by ``groups``: the overall diamond pools all
+    rows, each block's subtotal pools its rows (same model), and the test for subgroup
+    differences compares the blocks."""
+    from analysis.plots import forest_plot
+
+    ma_like = MetaAnalysis(
+        outcome="depressive_symptoms", measure=measure, method=method, hksj=hksj,
+        table=table, result=None, awaiting=pd.DataFrame(),
+    )  # fmt: skip
+    data = forest_frame(ma_like) if arms else table[["label", "yi", "vi"]].reset_index(drop=True)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*one study.*")
+        overall = pool(table["yi"], table["vi"], method=method, hksj=hksj)
+    fitted = _quiet_subgroups(table["yi"], table["vi"], groups, method, hksj)
+    return forest_plot(
+        data, overall, subgroups=fitted, group=list(groups), measure=measure,
+        arms="auto" if arms else None,
+    )  # fmt: skip
+
+
+def definition_comparison_figure(comparison: pd.DataFrame) -> Figure:
+    """Pooled SMD with 95% CI under each TRD definition (rows of
+    :func:`analysis.review.definitions.definition_comparison` with an estimate)."""
+    ok = comparison.dropna(subset=["est"]).iloc[::-1]
+    fig = Figure(figsize=(7, 0.6 * max(len(comparison), 2) + 1))
+    ax = fig.add_subplot()
+    y = np.arange(len(ok))
+    ax.errorbar(ok["est"], y, xerr=[ok["est"] - ok["lo"], ok["hi"] - ok["est"]], fmt="s",
+                color="black", capsize=3)  # fmt: skip
+    ax.set_yticks(y, [f"{d} (k = {k})" for d, k in zip(ok["Definition"], ok["k"], strict=True)])
+    ax.axvline(0, color="grey", lw=0.8)
+    ax.set_xlabel("SMD with 95% CI (negative favours psychotherapy)")
+    ax.set_ylim(-0.7, len(ok) - 0.3)
+    fig.tight_layout()
+    return fig
+
+
+def history_figure(series: list[tuple[str, dict[str, Any]]], keys: Sequence[str]) -> Figure:
+    """One panel per key estimate: point estimate and 95% CI in each snapshot of ``series``
+    (``(name, snapshot)`` pairs, oldest first), dashed line at the null (log axis for ratios)."""
+    fig = Figure(figsize=(3.2 * len(keys), 3.2))
+    axes = fig.subplots(1, len(keys), squeeze=False)[0]
+    for ax, key in zip(axes, keys, strict=True):
+        xs, est, lo, hi, measure = [], [], [], [], ""
+        for i, (_name, snap) in enumerate(series):
+            e = snap["estimates"].get(key)
+            if e and e.get("estimate") is not None:
+                xs.append(i)
+                est.append(e["estimate"])
+                lo.append(e["ci_low"])
+                hi.append(e["ci_high"])
+                measure = e["measure"]
+        ratio = measure in ("RR", "OR")
+        if xs:
+            e_, l_, h_ = map(np.asarray, (est, lo, hi))
+            ax.errorbar(xs, e_, yerr=[e_ - l_, h_ - e_], fmt="o", color="#1f4e79", capsize=4)
+        else:
+            ax.text(0.5, 0.5, "no trial data yet", ha="center", va="center",
+                    transform=ax.transAxes)  # fmt: skip
+        ax.axhline(1.0 if ratio else 0.0, color="grey", lw=0.8, ls="--")
+        if ratio:
+            ax.set_yscale("log")
+        ax.set_xticks(range(len(series)), [name for name, _ in series], rotation=30)
+        ax.set_xlim(-0.6, len(series) - 0.4)
+        ax.set_title(key, fontsize=9)
+        ax.set_ylabel(measure or "estimate")
+    fig.tight_layout()
+    return fig
+
+
+def coverage_figure(coverage: pd.DataFrame) -> Figure:
+    """Coverage (%) of the 95% CI by number of trials, DL with and without Knapp–Hartung
+    (columns ``k``, ``DL``, ``DL + HKSJ`` as proportions)."""
+    fig = Figure(figsize=(6.5, 3.8))
+    ax = fig.add_subplot()
+    ax.plot(coverage["k"], 100 * coverage["DL"], "o-", label="DerSimonian–Laird (normal CI)")
+    ax.plot(coverage["k"], 100 * coverage["DL + HKSJ"], "s-", label="DerSimonian–Laird + HKSJ")
+    ax.axhline(95, color="grey", ls="--", lw=0.8)
+    ax.axvspan(6, 12, color="#dde8f3", zorder=0, label="typical TRD review (6–12 trials)")
+    ax.set_xlabel("Number of trials (k)")
+    ax.set_ylabel("Coverage of the 95% CI (%)")
+    ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+def funnel(ma: MetaAnalysis, trimfill: Any | None) -> Figure | None:
+    """Contour-enhanced funnel plot of ``ma`` around its pooled estimate, with the trim-and-fill
+    result overlaid (``None`` when trim-and-fill was not estimable)."""
+    if trimfill is None or ma.result is None:
+        return None
+    from analysis.plots import funnel_plot
+
+    return funnel_plot(ma.table["yi"], ma.table["vi"], pooled=ma.result, trim_fill=trimfill,
+                       measure=ma.measure)  # fmt: skip
