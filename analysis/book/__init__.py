@@ -5,6 +5,7 @@ build       the pipeline: validate, execute what changed, stage, render, publish
 discovery   the notebooks of ``_toc.yml`` and expanded templates
 cache       cache keys and the decision to reuse a cached execution
 execution   executing notebooks with papermill into the cache
+tracking    recording the data files and ``analysis`` modules a notebook reads (hidden cell)
 results     the results the notebooks published, one per id
 staging     the source tree Jupyter Book renders
 site        rendering with Jupyter Book and publishing ``_build/html``

@@ -7,11 +7,12 @@ The pipeline, run by ``python -m analysis build`` (``make book``):
 2. **Discover** the notebooks listed in ``_toc.yml`` and expand templates
    (:mod:`analysis.book.discovery`).
 3. **Execute** with papermill into the cache ``_build/.cache``, keyed by a SHA-256 of the
-   notebook text, its parameters and every file of the ``analysis`` package, plus an exact
-   record of the data files it read when it last ran (with their hashes). A notebook is
-   reused, not run, when its key matches and none of the data files it read has changed
-   (:mod:`analysis.book.cache`, :mod:`analysis.book.execution`). Each execution writes the
-   results it publishes (see :mod:`analysis.book.report`) beside it.
+   notebook text, its parameters and ``requirements.lock``, plus an exact record of the data
+   files it read and the ``analysis`` modules it imported when it last ran, with their hashes
+   (:mod:`analysis.book.tracking`). A notebook is reused, not run, when its key matches and
+   none of the files it read has changed (:mod:`analysis.book.cache`,
+   :mod:`analysis.book.execution`). Each execution writes the results it publishes (see
+   :mod:`analysis.book.report`) beside it.
 4. **Collect** the published results, one per id (:mod:`analysis.book.results`).
 5. **Stage** a source tree in ``_build/.stage/src`` (:mod:`analysis.book.staging`): the
    executed notebooks replace their sources; files are only rewritten when their content

@@ -2,8 +2,10 @@
 
 Each notebook runs in its own papermill process (a fresh kernel), from its source folder, with
 the repository on ``PYTHONPATH``. A hidden first cell (tagged ``remove-cell``) records the data
-files the notebook opens; the results it publishes (:mod:`analysis.book.report`) are written
-beside the executed notebook. See :mod:`analysis.book.cache` for the cache layout.
+files the notebook opens and the ``analysis`` modules it loads (:mod:`analysis.book.tracking`);
+they are kept with their hashes in the notebook's manifest, and the results it publishes
+(:mod:`analysis.book.report`) are written beside the executed notebook. See
+:mod:`analysis.book.cache` for the cache layout and the decision to reuse an execution.
 """
 
 from __future__ import annotations
@@ -23,12 +25,12 @@ from pathlib import Path
 
 import yaml
 
-from analysis.book.cache import CACHE_DIR, code_hash, execution_key, file_digest, reusable
+from analysis.book.cache import CACHE_DIR, FileHashes, execution_key, lock_hash, stale_reason
 from analysis.book.discovery import Notebook
 from analysis.book.errors import BuildError
 
 #: The hidden first cell of every executed notebook.
-TRACKER_CELL = "import analysis.book.report as _trd_report\n_trd_report.track_data_reads()"
+TRACKER_CELL = "import analysis.book.tracking as _trd_tracking\n_trd_tracking.track_reads()"
 
 
 @dataclass
@@ -65,7 +67,31 @@ def _as_ipynb(root: Path, nb: Notebook, dest: Path) -> None:
     nbformat.write(notebook, dest)
 
 
-def _execute(root: Path, nb: Notebook, key: str, cache: Path) -> Execution:
+def recorded_reads(listing: Path, root: Path, hashes: FileHashes) -> dict[str, str]:
+    """The files a tracker listed (absolute paths, one a line), relative to ``root``, hashed.
+
+    Files that no longer exist are left out.
+
+    Raises
+    ------
+    BuildError
+        When a listed file is outside ``root`` (the notebook loaded another copy of the code).
+    """
+    lines = set(listing.read_text(encoding="utf-8").splitlines()) if listing.exists() else set()
+    reads: dict[str, str] = {}
+    for line in sorted(lines - {""}):
+        path = Path(line)
+        try:
+            rel = path.relative_to(root).as_posix()
+        except ValueError:
+            raise BuildError(f"{path} was read from outside the repository {root}") from None
+        digest = hashes(rel)
+        if digest is not None:
+            reads[rel] = digest
+    return reads
+
+
+def _execute(root: Path, nb: Notebook, key: str, cache: Path, hashes: FileHashes) -> Execution:
     run = Execution(notebook=nb, key=key)
     out_dir = cache / nb.slug
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -76,6 +102,7 @@ def _execute(root: Path, nb: Notebook, key: str, cache: Path) -> Execution:
         executed = tmp_path / "executed.ipynb"
         results = tmp_path / "results.json"
         reads = tmp_path / "reads.txt"
+        imports = tmp_path / "imports.txt"
         params = tmp_path / "parameters.yml"
         params.write_text(yaml.safe_dump(nb.parameters), encoding="utf-8")
         env = dict(os.environ)
@@ -83,6 +110,7 @@ def _execute(root: Path, nb: Notebook, key: str, cache: Path) -> Execution:
         env["TRD_DATA_DIR"] = str(root / "data")
         env["TRD_PAGE"] = nb.page
         env["TRD_READS_FILE"] = str(reads)
+        env["TRD_IMPORTS_FILE"] = str(imports)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), env.get("PYTHONPATH")]))
         env.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
         cmd = [
@@ -96,18 +124,29 @@ def _execute(root: Path, nb: Notebook, key: str, cache: Path) -> Execution:
         if proc.returncode != 0:
             run.error = _describe_failure(nb, executed, proc.stderr)
             return run
-        read_paths = set(reads.read_text().split("\n")) - {""} if reads.exists() else set()
-        data_reads = {}
-        for read in sorted(read_paths):
-            path = Path(read)
-            if path.is_file():
-                data_reads[path.relative_to(root).as_posix()] = file_digest(path)
+        try:
+            data_reads = recorded_reads(reads, root, hashes)
+            code_reads = recorded_reads(imports, root, hashes)
+        except BuildError as exc:
+            run.error = f"notebook {nb.source} (page {nb.page}): {exc}"
+            return run
+        if not code_reads:
+            run.error = (
+                f"notebook {nb.source} (page {nb.page}): no analysis module was recorded, so "
+                "the tracking cell did not run and the cache could not tell when to re-run it"
+            )
+            return run
         for old in out_dir.iterdir():  # keep only the current version of this notebook
             old.unlink()
         shutil.move(executed, out_dir / "executed.ipynb")
         result_records = json.loads(results.read_text()) if results.exists() else []
         (out_dir / "results.json").write_text(json.dumps(result_records, indent=1))
-        manifest = {"key": key, "data_reads": data_reads, "seconds": round(run.seconds, 2)}
+        manifest = {
+            "key": key,
+            "data_reads": data_reads,
+            "code_reads": code_reads,
+            "seconds": round(run.seconds, 2),
+        }
         (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=1))
     run.executed = True
     return run
@@ -164,7 +203,7 @@ def execute_all(
     jobs
         Notebooks executed in parallel.
     log
-        Receives one line per notebook (executed or reused, and how long it took).
+        Receives one line per notebook: reused, or why it is executed and how long it took.
 
     Returns
     -------
@@ -178,22 +217,25 @@ def execute_all(
     """
     cache = root / CACHE_DIR
     cache.mkdir(parents=True, exist_ok=True)
-    analysis_hash = code_hash(root)
+    dependencies = lock_hash(root)
+    hashes = FileHashes(root)
     runs: list[Execution] = []
     todo: list[tuple[Notebook, str]] = []
     for nb in notebooks:
-        key = execution_key(root, nb, analysis_hash)
-        if reusable(root, cache, nb, key):
+        key = execution_key(root, nb, dependencies)
+        reason = stale_reason(cache, nb, key, hashes)
+        if reason is None:
             runs.append(Execution(notebook=nb, key=key))
             log(f"  reuse    {nb.page}")
         else:
             todo.append((nb, key))
+            log(f"  execute  {nb.page} ({reason})")
     if todo:
         log(f"  executing {len(todo)} notebook(s) with {jobs} worker(s)")
 
     def one(item: tuple[Notebook, str]) -> Execution:
         nb, key = item
-        run = _execute(root, nb, key, cache)
+        run = _execute(root, nb, key, cache, hashes)
         status = "FAILED " if run.error else "executed"
         log(f"  {status} {nb.page} ({run.seconds:.1f} s)")
         return run
