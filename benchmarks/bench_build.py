@@ -1,71 +1,133 @@
-"""Build benchmark: clean build, no-op rebuild, and rebuild after one data value changes.
+"""Build benchmark: how long each kind of change takes to rebuild, and how many notebooks run.
 
-Run with ``make bench`` (or ``python benchmarks/bench_build.py``). Works on a temporary copy of
-the repository and prints, for each scenario, the wall time and the number of notebooks
-executed, then checks the targets: a no-op rebuild executes no notebook and takes at most a
-tenth of a clean build; a one-value data change re-executes only notebooks that read data.
+Run with ``make bench`` (or ``python benchmarks/bench_build.py``). In one temporary copy of the
+repository it builds, in this order:
+
+==========================  ==============================================================
+clean build                 from nothing
+no-op rebuild               nothing changed
+one data value changed      one arm-level mean of the overall SMD in ``data/outcomes.csv``
+edit build tooling          a comment appended to ``analysis/book/build.py``
+edit the forest plot        a comment appended to the forest plot's module
+edit pooling                a comment appended to ``analysis/stats/pooling.py``
+==========================  ==============================================================
+
+and prints the seconds and the number of notebooks executed for each, then checks the
+targets: a no-op rebuild executes nothing and takes at most a tenth of a clean build; a data
+change executes only notebooks that read data; an edit of a module executes exactly the
+notebooks whose manifest records it (none for the build tooling). The table is also written to
+``_build/bench-build.json``. Exit status 1 when a build fails or a target is not met.
 """
 
 from __future__ import annotations
 
+import csv
 import json
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
-from analysis.book.sandbox import copy_repository, edit_csv_cell, run_build
+from analysis.book.sandbox import (
+    BUILD_TOOLING,
+    POOLING_MODULE,
+    BuildRun,
+    append_comment,
+    copy_repository,
+    edit_csv_cell,
+    forest_module,
+    pages_reading,
+    read_manifests,
+    run_build,
+)
 
 REPO = Path(__file__).resolve().parents[1]
+OUTPUT = REPO / "_build" / "bench-build.json"
+
+
+def change_one_value(root: Path) -> None:
+    """Lower the first arm-level mean that enters the overall SMD by one."""
+    from analysis.evidence import load_trials
+    from analysis.review import meta_analysis
+
+    ma = meta_analysis(load_trials(root / "data"))
+    ids = ma.table.loc[ma.table["input"] == "arms", "outcome_ids"].iloc[0].split(";")
+    with (root / "data" / "outcomes.csv").open(newline="", encoding="utf-8") as fh:
+        data = list(csv.DictReader(fh))
+    index = next(i for i, r in enumerate(data) if r["outcome_id"] in ids and r["mean"])
+    edit_csv_cell(root / "data" / "outcomes.csv", index, "mean",
+                  f"{float(data[index]['mean']) - 1:g}")  # fmt: skip
 
 
 def main() -> int:
+    rows: list[dict] = []
+    checks: list[tuple[str, bool, str]] = []
     with tempfile.TemporaryDirectory(prefix="bench-build-") as tmp:
         root = copy_repository(REPO, Path(tmp) / "repo")
-        rows = []
-        clean = run_build(root)
-        if clean.returncode != 0:
-            print(clean.output[-4000:])
-            return 1
-        rows.append(("clean build", clean))
-        noop = run_build(root)
-        rows.append(("no-op rebuild", noop))
-        # One value: the first arm-level mean of the first comparison in the overall SMD.
-        from analysis.evidence import load_trials
-        from analysis.review import meta_analysis
 
-        ma = meta_analysis(load_trials(root / "data"))
-        ids = ma.table.loc[ma.table["input"] == "arms", "outcome_ids"].iloc[0].split(";")
-        import csv
+        def case(name: str, edit: Callable[[], None] | None = None) -> BuildRun:
+            if edit is not None:
+                edit()
+            run = run_build(root)
+            if run.returncode != 0:
+                print(run.output[-4000:])
+                raise SystemExit(f"the build failed in case {name!r}")
+            rows.append({
+                "case": name,
+                "seconds": round(run.seconds, 2),
+                "executed": run.report["executed"],
+                "reused": run.report["reused"],
+                "notebooks": run.report["notebooks"],
+                "executed_pages": run.report["executed_pages"],
+            })  # fmt: skip
+            return run
 
-        with (root / "data" / "outcomes.csv").open(newline="", encoding="utf-8") as fh:
-            data = list(csv.DictReader(fh))
-        index = next(i for i, r in enumerate(data) if r["outcome_id"] in ids and r["mean"])
-        edit_csv_cell(root / "data" / "outcomes.csv", index, "mean",
-                      f"{float(data[index]['mean']) - 1:g}")  # fmt: skip
-        changed = run_build(root)
-        rows.append(("one data value changed", changed))
+        def expect_exactly(name: str, run: BuildRun, rel: Path, expected: set[str]) -> None:
+            executed = set(run.report["executed_pages"])
+            ok = executed == expected and (rel == BUILD_TOOLING or 0 < len(executed))
+            checks.append((
+                f"{name}: executes exactly the {len(expected)} notebook(s) that imported {rel}",
+                ok,
+                "" if ok else f"executed {sorted(executed)}, expected {sorted(expected)}",
+            ))  # fmt: skip
 
-        print(f"{'scenario':<26}{'seconds':>9}{'executed':>10}{'reused':>8}")
-        for name, run in rows:
-            rep = run.report
-            print(f"{name:<26}{run.seconds:>9.1f}{rep.get('executed', -1):>10}"
-                  f"{rep.get('reused', -1):>8}")  # fmt: skip
-        cache = root / "_build" / ".cache"
-        no_data = []
-        for manifest in cache.glob("*/manifest.json"):
-            if not json.loads(manifest.read_text())["data_reads"]:
-                no_data.append(manifest.parent.name.replace("__", "/"))
-        executed_without_data = sorted(set(changed.report["executed_pages"]) & set(no_data))
-        ok_noop = noop.report["executed"] == 0 and noop.seconds <= clean.seconds / 10
-        ok_change = not executed_without_data
-        print(f"\nnotebooks that read no data (reused after the data change): {sorted(no_data)}")
-        print(f"target no-op: 0 executed and <= 1/10 of clean ({clean.seconds / 10:.1f} s): "
-              f"{'met' if ok_noop else 'NOT met'}")  # fmt: skip
-        print(
-            f"target one-value change re-executes only data-reading notebooks: "
-            f"{'met' if ok_change else 'NOT met: ' + ', '.join(executed_without_data)}"
-        )
-        return 0 if ok_noop and ok_change else 1
+        clean = case("clean build")
+        noop = case("no-op rebuild")
+        checks.append((
+            f"no-op rebuild: 0 executed and <= 1/10 of a clean build ({clean.seconds / 10:.1f} s)",
+            noop.report["executed"] == 0 and noop.seconds <= clean.seconds / 10,
+            f"{noop.report['executed']} executed in {noop.seconds:.1f} s",
+        ))  # fmt: skip
+
+        no_data = {page for page, m in read_manifests(root).items() if not m["data_reads"]}
+        changed = case("one data value changed", lambda: change_one_value(root))
+        wrong = sorted(set(changed.report["executed_pages"]) & no_data)
+        checks.append((
+            "one data value changed: executes only notebooks that read data",
+            not wrong and changed.report["executed"] > 0,
+            f"also executed {wrong}" if wrong else "",
+        ))  # fmt: skip
+
+        for name, rel in [
+            ("edit build tooling", BUILD_TOOLING),
+            ("edit the forest plot", forest_module(root)),
+            ("edit pooling", POOLING_MODULE),
+        ]:
+            expected = pages_reading(root, rel)
+            run = case(name, lambda rel=rel: append_comment(root / rel))
+            expect_exactly(name, run, rel, expected)
+
+    print(f"{'case':<26}{'seconds':>9}{'executed':>10}{'reused':>8}")
+    for row in rows:
+        print(f"{row['case']:<26}{row['seconds']:>9.1f}{row['executed']:>10}{row['reused']:>8}")
+    print()
+    for text, ok, detail in checks:
+        print(f"target {text}: {'met' if ok else 'NOT met'}{f' ({detail})' if detail else ''}")
+    OUTPUT.parent.mkdir(parents=True, exist_ok=True)
+    payload = {"cases": rows, "targets": [{"target": t, "met": ok} for t, ok, _ in checks]}
+    OUTPUT.write_text(json.dumps(payload, indent=1))
+    print(f"\nwrote {OUTPUT}")
+    return 0 if all(ok for _, ok, _ in checks) else 1
 
 
 if __name__ == "__main__":

@@ -6,7 +6,9 @@ They build the whole book (slow: a few minutes), then check that
   with no change executes no notebook;
 * invalid data stops the build with a message naming file, row and column, and leaves the
   previous site byte for byte unchanged;
-* a fabricated trial added to the copy changes the landing page's bottom line.
+* a fabricated trial added to the copy changes the landing page's bottom line;
+* editing a module of the build that no notebook imports executes no notebook, and editing the
+  forest plot's module executes exactly the notebooks that imported it (some, not all).
 
 Nothing here touches the real ``data/``.
 """
@@ -20,7 +22,16 @@ from pathlib import Path
 
 import pytest
 
-from analysis.book.sandbox import copy_repository, edit_csv_cell, read_results, run_build
+from analysis.book.sandbox import (
+    BUILD_TOOLING,
+    append_comment,
+    copy_repository,
+    edit_csv_cell,
+    forest_module,
+    pages_reading,
+    read_results,
+    run_build,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -164,3 +175,21 @@ def test_fabricated_trial_changes_the_bottom_line(repo: Path) -> None:
     assert "Fabricated2030" in after["studies"]
     assert after["estimate"] < before["estimate"]
     assert bottom_line(repo) != text_before
+
+
+def test_editing_build_tooling_executes_nothing(repo: Path) -> None:
+    assert not pages_reading(repo, BUILD_TOOLING)
+    append_comment(repo / BUILD_TOOLING)
+    run = run_build(repo)
+    assert run.returncode == 0, run.output[-3000:]
+    assert run.report["executed"] == 0
+
+
+def test_editing_the_forest_plot_executes_the_notebooks_that_imported_it(repo: Path) -> None:
+    module = forest_module(repo)
+    importers = pages_reading(repo, module)
+    append_comment(repo / module)
+    run = run_build(repo)
+    assert run.returncode == 0, run.output[-3000:]
+    assert 0 < run.report["executed"] < run.report["notebooks"]
+    assert set(run.report["executed_pages"]) == importers

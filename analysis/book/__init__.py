@@ -1,9 +1,17 @@
 """Book tooling: build pipeline, staging, glue and results publishing, command line.
 
-report   glue texts, figures and tables into pages; record results for ``results.json``
-build    validate, execute what changed, stage, render with Jupyter Book, publish atomically
-sandbox  builds in a throw-away copy (integration tests, benchmarks)
-cli      ``python -m analysis``
+report      glue texts, figures and tables into pages; record results for ``results.json``
+build       the pipeline: validate, execute what changed, stage, render, publish atomically
+discovery   the notebooks of ``_toc.yml`` and expanded templates
+cache       cache keys and the decision to reuse a cached execution
+execution   executing notebooks with papermill into the cache
+tracking    recording the data files and ``analysis`` modules a notebook reads (hidden cell)
+results     the results the notebooks published, one per id
+staging     the source tree Jupyter Book renders
+site        rendering with Jupyter Book and publishing ``_build/html``
+errors      ``BuildError``
+sandbox     builds in a throw-away copy (integration tests, benchmarks)
+cli         ``python -m analysis``
 
 The top layer: may import every other layer; nothing imports it except notebooks.
 """

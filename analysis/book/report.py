@@ -39,16 +39,6 @@ def glue_key(result_id: str) -> str:
     return re.sub(r"[^0-9A-Za-z]+", "_", result_id).strip("_")
 
 
-
-
-
-
-
-
-
-
-
-
 def glue_text(key: str, text: str) -> None:
     """Glue a string into the current page (no-op outside a notebook kernel)."""
     try:
@@ -103,40 +93,6 @@ def publish_analysis(trials: Any, result_id: str) -> MetaAnalysis:
     ma = catalogue.run(trials, result_id)
     publish(ma.estimate(result_id, catalogue.spec(result_id).label))
     return ma
-
-
-_TRACKING = False
-
-
-def track_data_reads() -> None:
-    """Record every file under ``TRD_DATA_DIR`` that this process opens.
-
-    The build pipeline runs this first in every notebook it executes (a hidden cell) and keeps
-    the list, with the files' hashes, as the notebook's exact data dependencies: the notebook is
-    re-executed when, and only when, one of those files (or the notebook, its parameters or the
-    ``analysis`` package) changes. Outside the pipeline (no ``TRD_READS_FILE``) it does nothing.
-    """
-    global _TRACKING
-    out = os.environ.get("TRD_READS_FILE")
-    data_dir = os.environ.get("TRD_DATA_DIR")
-    if _TRACKING or not out or not data_dir:
-        return
-    prefix = os.path.realpath(data_dir) + os.sep
-    seen: set[str] = set()
-
-    def hook(event: str, args: tuple) -> None:
-        if event != "open" or not args or not isinstance(args[0], str | bytes | os.PathLike):
-            return
-        path = os.path.realpath(os.fsdecode(args[0]))
-        if path.startswith(prefix) and path not in seen:
-            seen.add(path)
-            with open(out, "a", encoding="utf-8") as fh:  # noqa: PTH123 - re-entrancy safe
-                fh.write(path + "\n")
-
-    import sys
-
-    sys.addaudithook(hook)
-    _TRACKING = True
 
 
 def glue_figure(key: str, fig: Any, dpi: int = 110) -> None:

@@ -1,7 +1,9 @@
 """Build the book in a throw-away copy of the repository (integration tests and benchmarks).
 
 Nothing here touches the real repository: the copy leaves out ``.git``, ``.venv`` and
-``_build``, and every build runs with ``--root`` pointing at the copy.
+``_build``, and every build runs with ``--root`` pointing at the copy. Besides running builds,
+the helpers edit the copy (one CSV cell, a comment appended to a module) and read the cache's
+manifests, to tell which notebooks a change should execute.
 """
 
 from __future__ import annotations
@@ -73,3 +75,45 @@ def edit_csv_cell(path: Path, row: int, column: str, value: str) -> str:
         writer.writeheader()
         writer.writerows(rows)
     return old
+
+
+#: The module of the build that only the build runs (no notebook imports it).
+BUILD_TOOLING = Path("analysis/book/build.py")
+#: The statistics module nearly every analysis imports.
+POOLING_MODULE = Path("analysis/stats/pooling.py")
+
+
+def forest_module(root: Path) -> Path:
+    """The forest plot's module, relative to ``root``.
+
+    ``analysis/plots/forest.py`` once the plots are split into modules, else the package's
+    ``__init__.py``, which holds every plot.
+    """
+    split = Path("analysis/plots/forest.py")
+    return split if (root / split).is_file() else Path("analysis/plots/__init__.py")
+
+
+def append_comment(path: Path, comment: str = "# edited by a build test") -> None:
+    """Append a comment line to a Python file (a change of content, not of behaviour)."""
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text + ("" if text.endswith("\n") else "\n") + comment + "\n", encoding="utf-8")
+
+
+def read_manifests(root: Path) -> dict[str, dict]:
+    """The cache manifest of every executed notebook of a built copy, by page."""
+    from analysis.book.cache import CACHE_DIR
+
+    return {
+        path.parent.name.replace("__", "/"): json.loads(path.read_text())
+        for path in sorted((root / CACHE_DIR).glob("*/manifest.json"))
+    }
+
+
+def pages_reading(root: Path, rel: str | Path) -> set[str]:
+    """The pages whose last execution read ``rel`` (a data file or an ``analysis`` module)."""
+    rel = Path(rel).as_posix()
+    return {
+        page
+        for page, manifest in read_manifests(root).items()
+        if rel in manifest.get("code_reads", {}) or rel in manifest.get("data_reads", {})
+    }
