@@ -15,7 +15,8 @@ Random effects (``random=True``, method ``"MH-DL"``) is RevMan 5's random-effect
 dichotomous data (DerSimonian and Laird, as documented in the RevMan 5 statistical methods
 notes, Deeks & Higgins): the heterogeneity statistic is the Q above, computed around the
 *Mantel-Haenszel* fixed-effect estimate;
-``tau^2 = max(0, (Q - (k - 1)) / (sum(w) - sum(w^2) / sum(w)))``; the pooled log ratio is
+``tau^2 = max(0, (Q - (k - 1)) / (sum(w) - sum(w^2) / sum(w)))`` (the DerSimonian-Laird moment
+formula for a given Q, :func:`analysis.stats.tau2.dl_from_q`); the pooled log ratio is
 ``sum(w*_i y_i) / sum(w*_i)`` with ``w*_i = 1 / (v_i + tau^2)`` and SE ``1 / sqrt(sum(w*_i))``.
 (The formula was implemented from the RevMan documentation as recalled; the library search only
 confirmed the 0.5 zero-cell correction.)
@@ -30,6 +31,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy import special
 
+from analysis.stats import tau2 as tau2_engine
 from analysis.stats._checks import check_level
 from analysis.stats.effects import effect_size
 from analysis.stats.pooling import (
@@ -121,9 +123,7 @@ def mantel_haenszel(
         if k_y == 0:
             raise ValueError("no study has an estimable log ratio")
         if k_y >= 2:
-            w = 1.0 / v
-            sw = w.sum()
-            tau2 = max(0.0, (q - q_df) / (sw - (w @ w) / sw))
+            tau2 = tau2_engine.dl_from_q(q, v)
         else:
             tau2 = 0.0
         res = assemble(y, v, tau2, "DL", False, level, q_stats=(q, q_df, q_p, i2))
