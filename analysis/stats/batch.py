@@ -99,6 +99,13 @@ def _present(y: NDArray[np.float64], v: NDArray[np.float64]) -> NDArray[np.bool_
     return mask
 
 
+def _t_quantiles(df: NDArray[np.int64], upper: float) -> NDArray[np.float64]:
+    """``t(upper)`` quantiles per row, each distinct df computed once (df < 1 gives NaN)."""
+    table = np.full(int(df.max(initial=0)) + 1, np.nan)
+    table[1:] = special.stdtrit(np.arange(1, table.size), upper)
+    return table[np.maximum(df, 0)]
+
+
 def pool_many(
     Y: ArrayLike,
     V: ArrayLike,
@@ -143,8 +150,11 @@ def pool_many(
     if y.shape != v.shape or y.ndim != 2:
         raise ValueError(f"Y and V must be 2-D with the same shape, got {y.shape} and {v.shape}")
     mask = _present(y, v)
-    tau2 = tau2_engine.estimate(y, v, method=method, mask=mask, tol=tol)
     q = tau2_engine.q_statistic(y, v, mask=mask)
+    if method == "DL":  # the same estimate as tau2_engine.estimate, from the Q in hand
+        tau2 = tau2_engine.dl_from_q(q, v, mask=mask)
+    else:
+        tau2 = tau2_engine.estimate(y, v, method=method, mask=mask, tol=tol)
     if mask is None:
         k = np.full(y.shape[0], y.shape[1])
     else:
@@ -157,28 +167,25 @@ def pool_many(
         sw = np.add.reduce(w, axis=1)
         est = np.vecdot(w, y) / sw
         se = np.sqrt(1.0 / sw)
+        z = float(special.ndtri(upper))
         if hksj:
             r = y - est[:, None]
             se_h = np.sqrt(np.vecdot(w * r, r) / (k - 1) / sw)
             use_t = k >= 2
             se = np.where(use_t, se_h, se)
-            crit = np.where(
-                use_t, special.stdtrit(np.maximum(k - 1, 1), upper), special.ndtri(upper)
-            )
+            crit = np.where(use_t, _t_quantiles(k - 1, upper), z)
             stat = est / se
-            p = np.where(
-                use_t,
-                2.0 * special.stdtr(np.maximum(k - 1, 1), -np.abs(stat)),
-                2.0 * special.ndtr(-np.abs(stat)),
-            )
+            p = np.empty_like(stat)
+            p[use_t] = 2.0 * special.stdtr(k[use_t] - 1, -np.abs(stat[use_t]))
+            p[~use_t] = 2.0 * special.ndtr(-np.abs(stat[~use_t]))
         else:
-            crit = special.ndtri(upper)
+            crit = z
             stat = est / se
             p = 2.0 * special.ndtr(-np.abs(stat))
         q = np.where(k >= 2, q, np.nan)
         i2 = np.where(q > 0, 100.0 * np.maximum(0.0, (q - (k - 1)) / q), 0.0)
         i2 = np.where(k >= 2, i2, np.nan)
-        half = special.stdtrit(np.maximum(k - 2, 1), upper) * np.sqrt(se * se + tau2)
+        half = _t_quantiles(k - 2, upper) * np.sqrt(se * se + tau2)
         pi_low = np.where(k >= 3, est - half, np.nan)
         pi_high = np.where(k >= 3, est + half, np.nan)
     return BatchResult(
