@@ -34,13 +34,7 @@ from scipy import special
 from analysis.stats import tau2 as tau2_engine
 from analysis.stats._checks import check_level
 from analysis.stats.effects import effect_size
-from analysis.stats.pooling import (
-    PoolResult,
-    _crit,
-    _h2,
-    _two_sided_p,
-    assemble,
-)
+from analysis.stats.pooling import PoolResult, _h2, assemble, summarise
 
 __all__ = ["mantel_haenszel"]
 
@@ -130,36 +124,20 @@ def mantel_haenszel(
         full = np.zeros(es.dropped.size)
         full[es.index] = res.weights
         return PoolResult(**{**res.to_dict(), "method": "MH-DL", "weights": tuple(full.tolist())})
-    se = math.sqrt(var)
-    crit = _crit(level, math.inf)
-    stat = est_mh / se
-    k = a.size
-    if k >= 3:
-        half = _crit(level, float(k - 2)) * se
-        pi_low, pi_high = est_mh - half, est_mh + half
-    else:
-        pi_low = pi_high = math.nan
     h2 = _h2(v, 0.0, "FE", q, q_df) if k_y >= 2 else math.nan
-    weights = tuple((100.0 * ws / s).tolist())
-    return PoolResult(
-        estimate=est_mh,
-        se=se,
-        ci_low=est_mh - crit * se,
-        ci_high=est_mh + crit * se,
-        stat=stat,
-        p=_two_sided_p(stat, math.inf),
-        tau2=0.0,
-        tau=0.0,
+    return summarise(
+        est_mh,
+        math.sqrt(var),
+        math.inf,
+        0.0,
+        level,
+        a.size,
         i2=i2,
         h2=h2,
         q=q,
         q_df=q_df,
         q_p=q_p,
-        pi_low=pi_low,
-        pi_high=pi_high,
-        k=k,
         method="MH",
         hksj=False,
-        weights=weights,
-        level=level,
+        weights=tuple((100.0 * ws / s).tolist()),
     )

@@ -26,6 +26,7 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -198,16 +199,42 @@ def assemble(
         r = y - est
         se = math.sqrt(float((w * r) @ r) / (k - 1) / sw)
         df = float(k - 1)
+    q, q_df, q_p, i2 = heterogeneity(y, v) if q_stats is None else q_stats
+    return summarise(
+        est,
+        se,
+        df,
+        tau2,
+        level,
+        k,
+        i2=i2,
+        h2=float(_h2(v, tau2, method, q, q_df)),
+        q=q,
+        q_df=q_df,
+        q_p=q_p,
+        method=method,
+        hksj=bool(hksj),
+        weights=tuple((100.0 * w / sw).tolist()),
+    )
+
+
+def summarise(
+    est: float, se: float, df: float, tau2: float, level: float, k: int, **fields: Any
+) -> PoolResult:
+    """Build a :class:`PoolResult` from a pooled estimate and its standard error.
+
+    Adds the confidence interval ``est +/- q(df) se`` (normal quantile for ``df = inf``), the
+    test statistic ``est / se`` with its two-sided p-value and the prediction interval
+    ``est +/- t(k - 2) sqrt(se^2 + tau2)`` (NaN for k < 3); ``fields`` are the remaining
+    :class:`PoolResult` attributes (heterogeneity, method, weights).
+    """
     crit = _crit(level, df)
     stat = est / se if se > 0 else math.copysign(math.inf, est) if est else math.nan
-    q, q_df, q_p, i2 = heterogeneity(y, v) if q_stats is None else q_stats
-    h2 = _h2(v, tau2, method, q, q_df)
     if k >= 3:
         half = _crit(level, float(k - 2)) * math.sqrt(se * se + tau2)
         pi_low, pi_high = est - half, est + half
     else:
         pi_low = pi_high = math.nan
-    weights = tuple((100.0 * w / sw).tolist())
     return PoolResult(
         estimate=est,
         se=se,
@@ -217,19 +244,12 @@ def assemble(
         p=_two_sided_p(float(stat), df),
         tau2=float(tau2),
         tau=math.sqrt(tau2),
-        i2=i2,
-        h2=float(h2),
-        q=q,
-        q_df=q_df,
-        q_p=q_p,
         pi_low=pi_low,
         pi_high=pi_high,
         k=k,
-        method=method,
-        hksj=bool(hksj),
-        weights=weights,
         level=level,
         df=df,
+        **fields,
     )
 
 
