@@ -223,10 +223,28 @@ def summarise(
 ) -> PoolResult:
     """Build a :class:`PoolResult` from a pooled estimate and its standard error.
 
-    Adds the confidence interval ``est +/- q(df) se`` (normal quantile for ``df = inf``), the
-    test statistic ``est / se`` with its two-sided p-value and the prediction interval
-    ``est +/- t(k - 2) sqrt(se^2 + tau2)`` (NaN for k < 3); ``fields`` are the remaining
-    :class:`PoolResult` attributes (heterogeneity, method, weights).
+    Parameters
+    ----------
+    est, se : float
+        Pooled estimate and its standard error.
+    df : float
+        Degrees of freedom of the t test and CI; ``math.inf`` for z.
+    tau2 : float
+        Between-study variance (enters the prediction interval).
+    level : float
+        Confidence level.
+    k : int
+        Number of studies (the prediction interval needs k >= 3).
+    **fields
+        The remaining :class:`PoolResult` attributes: ``i2``, ``h2``, ``q``, ``q_df``, ``q_p``,
+        ``method``, ``hksj``, ``weights``.
+
+    Returns
+    -------
+    PoolResult
+        With the confidence interval ``est +/- q(df) se`` (q the normal quantile for
+        ``df = inf``, else Student's t), the statistic ``est / se`` and its two-sided p-value,
+        and the prediction interval ``est +/- t(k - 2) sqrt(se^2 + tau2)`` (NaN for k < 3).
     """
     crit = _crit(level, df)
     stat = est / se if se > 0 else math.copysign(math.inf, est) if est else math.nan

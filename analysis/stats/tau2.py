@@ -1,4 +1,4 @@
-r"""Between-study variance (tau^2): one engine for every model in the package.
+"""Between-study variance (tau^2): one engine for every model in the package.
 
 All estimators work on a design matrix with an optional batch axis, in the manner of PyMARE's
 estimators: effects ``y`` and sampling variances ``v`` of shape ``(k,)`` (one meta-analysis) or
@@ -36,7 +36,7 @@ Estimators (``method``):
     ``delta = (y'P P y - tr(P)) / (2 y'P P P y - tr(P P))``, wherever that denominator is
     positive (the likelihood is locally concave) and the Fisher scoring step elsewhere: the same
     root, reached quadratically. With ``tol >= 1e-5`` every step is Fisher scoring, so
-    ``tol=1e-5`` reproduces metafor's default ``control`` exactly.
+    ``tol=1e-5`` follows metafor's default ``control`` step for step.
 ``"PM"``
     Paule-Mandel: 0 when ``Q(0) <= k - p``, otherwise the root of ``Q(tau2) = k - p``.
     Newton's method from 0 with ``Q'(tau2) = -y'P P y``, safeguarded by a bracket ``[lo, hi]``
@@ -49,7 +49,10 @@ The intercept-only model (``X=None``) is computed from closed-form weighted mean
 without any ``k x k`` or ``p x p`` matrix; with a design every quantity is computed from
 ``p x p`` systems (``tr(P) = sum(w) - tr(G X'W^2 X)`` and
 ``tr(P P) = sum(w^2) - 2 tr(G X'W^3 X) + tr((G X'W^2 X)^2)`` with ``G = (X'W X)^-1``).
-Iterative estimators run on all rows at once and drop the rows that have converged.
+Iterative estimators run on all rows at once and drop the rows that have converged; after
+10,000 iterations they warn (``RuntimeWarning``) and return the last iterate. For one
+intercept-only meta-analysis the per-row quantities are numpy scalars, and a batch row without
+padding goes through the same floating-point operations, so it gets the same value to the bit.
 """
 
 from __future__ import annotations
@@ -118,6 +121,18 @@ def _all(cond: NDArray[np.bool_] | np.bool_) -> bool:
 
 def check_method(method: str, allowed: tuple[str, ...] = METHODS) -> str:
     """Return the canonical (upper-case) method name; ``"EE"`` is an alias of ``"FE"``.
+
+    Parameters
+    ----------
+    method : str
+        Method name, any case.
+    allowed : tuple of str
+        Canonical names accepted (default: every estimator of this module).
+
+    Returns
+    -------
+    str
+        The canonical name.
 
     Raises
     ------
