@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from analysis import pool, pool_many
+from analysis.stats import tau2
 
 FIELDS = [
     "estimate",
@@ -70,3 +71,43 @@ def test_pool_many_frame_and_validation() -> None:
         pool_many([[0.1, 0.2]], [[0.1, 0.1]], method="ML")
     empty = pool_many([[np.nan, np.nan]], [[np.nan, np.nan]])
     assert empty.k[0] == 0 and np.isnan(empty.estimate[0])
+
+
+@pytest.mark.parametrize("method", ["FE", "DL", "REML", "PM"])
+@pytest.mark.parametrize("hksj", [False, True])
+def test_rows_without_padding_equal_pool_bit_for_bit(method: str, hksj: bool) -> None:
+    """A batch row with every study present is the same arithmetic as pool() on it."""
+    rng = np.random.default_rng(12)
+    y = rng.normal(0.3, 0.5, (60, 7))
+    v = rng.uniform(0.01, 0.3, (60, 7))
+    y[0] = 0.25  # identical effects: tau2 = 0
+    res = pool_many(y, v, method=method, hksj=hksj)
+    for i in range(y.shape[0]):
+        ref = pool(y[i], v[i], method=method, hksj=hksj)
+        for f in FIELDS:
+            assert getattr(res, f)[i] == getattr(ref, f) or (
+                np.isnan(getattr(res, f)[i]) and np.isnan(getattr(ref, f))
+            ), (i, f)
+
+
+@pytest.mark.parametrize("method", ["DL", "HE", "REML", "PM"])
+def test_engine_masked_batch_equals_each_row(method: str) -> None:
+    """tau2.estimate over NaN-padded rows equals the estimate on each row's studies."""
+    y, v = _rows()
+    mask = ~(np.isnan(y) | np.isnan(v))
+    batch = tau2.estimate(y, v, method=method, mask=mask)
+    assert batch.shape == (y.shape[0],)
+    for i in range(y.shape[0]):
+        one = tau2.estimate(y[i][mask[i]], v[i][mask[i]], method=method)
+        assert batch[i] == pytest.approx(one, rel=1e-10, abs=1e-14), i
+    assert batch[4] == 0.0  # one study
+    assert batch[6] == 0.0  # identical effects
+
+
+def test_dl_from_q_is_the_dl_estimate() -> None:
+    y, v = _rows()
+    mask = ~(np.isnan(y) | np.isnan(v))
+    q = tau2.q_statistic(y, v, mask=mask)
+    np.testing.assert_array_equal(
+        tau2.dl_from_q(q, v, mask=mask), tau2.estimate(y, v, method="DL", mask=mask)
+    )

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from scipy import stats
 
 from analysis import PoolResult, pool
 
@@ -20,8 +21,21 @@ FIELD_MAP = {"i2_q": "i2", "pi_t_low": "pi_low", "pi_t_high": "pi_high"}
 SKIP = {"pi_low", "pi_high", "i2"}
 
 
+P_VALUES = ("p", "q_p")
+
+
 def _close(got: float, want: float, tol: float) -> bool:
+    """Absolute below 1, relative above: for estimates, SEs and bounds, not for p-values."""
     return abs(got - want) <= tol * max(1.0, abs(want))
+
+
+def _assert_p_close(got: float, want: float, rel: float = 1e-6) -> None:
+    """A p-value to a purely relative tolerance (metafor's q_p here are as small as 4e-47).
+
+    ``abs=0`` matters: pytest.approx's default ``abs=1e-12``, like ``_close``, would accept
+    any value for such p-values.
+    """
+    assert got == pytest.approx(want, rel=rel, abs=0.0), (got, want)
 
 
 def _ids(cases: list[dict]) -> list[str]:
@@ -36,7 +50,10 @@ def test_pool_matches_metafor(case: dict) -> None:
         if key in SKIP:
             continue
         got = getattr(res, FIELD_MAP.get(key, key))
-        assert _close(float(got), float(want), tol), (key, got, want)
+        if key in P_VALUES:
+            _assert_p_close(float(got), float(want))
+        else:
+            assert _close(float(got), float(want), tol), (key, got, want)
     # metafor's tau2-based I2 is 100 * (1 - 1/H2)
     assert _close(100.0 * (1.0 - 1.0 / res.h2), case["expected"]["i2"], tol)
 
@@ -45,8 +62,32 @@ def test_pool_matches_metafor(case: dict) -> None:
 def test_pool_matches_metafor_tightly(case: dict) -> None:
     """The fully converged iteration agrees to ~1e-9 (reference used tol=1e-12)."""
     res = pool(case["yi"], case["vi"], method=case["method"], hksj=case["hksj"])
-    for key in ("estimate", "se", "tau2", "ci_low", "ci_high", "p"):
+    for key in ("estimate", "se", "tau2", "ci_low", "ci_high"):
         assert _close(getattr(res, key), case["expected"][key], 1e-9), key
+    for key in P_VALUES:
+        _assert_p_close(getattr(res, key), case["expected"][key], rel=1e-9)
+
+
+@pytest.mark.parametrize("case", POOL_CASES, ids=_ids(POOL_CASES))
+def test_p_value_check_rejects_wrong_degrees_of_freedom(case: dict) -> None:
+    """The p-value comparison above fails for a p computed with df - 1 or df + 1.
+
+    scipy.stats recomputes metafor's p-values from its own statistics: the right degrees of
+    freedom pass the check, one more or one fewer fails it (for Q, k - 1 df; for the
+    Knapp-Hartung t test, k - 1 df).
+    """
+    exp = case["expected"]
+    q, df = exp["q"], exp["q_df"]
+    _assert_p_close(stats.chi2.sf(q, df), exp["q_p"])
+    for wrong in (df - 1, df + 1):
+        with pytest.raises(AssertionError):
+            _assert_p_close(stats.chi2.sf(q, wrong), exp["q_p"])
+    if case["hksj"]:
+        k = exp["k"]
+        _assert_p_close(2 * stats.t.sf(abs(exp["stat"]), k - 1), exp["p"])
+        for wrong in (k - 2, k):
+            with pytest.raises(AssertionError):
+                _assert_p_close(2 * stats.t.sf(abs(exp["stat"]), wrong), exp["p"])
 
 
 def test_weights_percent_and_input_order() -> None:
@@ -127,8 +168,6 @@ def test_bad_inputs() -> None:
 def test_hksj_uses_t_with_k_minus_1_df() -> None:
     res = pool([0.1, 0.5, 0.3, 0.9], [0.02, 0.03, 0.04, 0.05], method="DL", hksj=True)
     assert res.df == 3
-    from scipy import stats
-
     half = stats.t.ppf(0.975, 3) * res.se
     assert res.ci_high - res.estimate == pytest.approx(half)
 

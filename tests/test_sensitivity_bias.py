@@ -94,12 +94,39 @@ def test_trimfill_matches_metafor(case: dict, tol_arg: float, tol: float) -> Non
     assert res.imputed.sum() == res.k0
 
 
-def test_trimfill_fills_mirror_images() -> None:
+@pytest.mark.parametrize("method", ["FE", "DL", "REML"])
+def test_trimfill_fills_mirror_images(method: str) -> None:
+    """Asymmetric funnel: precise studies near 0.3, small studies only on the right.
+
+    The side is chosen by the data ("left"), at least one study is imputed, and each imputed
+    study is an observed study's mirror image about the trimmed estimate: ``2 mu - y_i`` with
+    the same variance, for the ``k0`` studies with the largest effects (the ones trimmed).
+    """
+    se = np.array([0.05, 0.07, 0.08, 0.1, 0.12, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4])
+    y = np.array([0.30, 0.26, 0.34, 0.28, 0.36, 0.45, 0.52, 0.60, 0.75, 0.80, 0.95])
+    v = se**2
+    res = trim_and_fill(y, v, method=method)
+    assert res.side == "left"
+    assert res.k0 > 0
+    k0 = res.k0
+    np.testing.assert_array_equal(res.yi[: y.size], y)
+    np.testing.assert_array_equal(res.imputed, np.arange(y.size + k0) >= y.size)
+    trimmed = np.argsort(y, kind="stable")[-k0:]
+    kept = np.setdiff1d(np.arange(y.size), trimmed)
+    mu_trimmed = pool(y[kept], v[kept], method=method).estimate
+    order = np.argsort(res.yi[res.imputed])
+    np.testing.assert_allclose(
+        res.yi[res.imputed][order], np.sort(2 * mu_trimmed - y[trimmed]), rtol=0, atol=1e-12
+    )
+    np.testing.assert_array_equal(res.vi[res.imputed][order], v[trimmed][::-1])
+    assert np.all(res.yi[res.imputed] < mu_trimmed)
+    filled = pool(res.yi, res.vi, method=method)
+    assert res.filled.estimate == pytest.approx(filled.estimate, rel=1e-12)
+    assert res.filled.k == y.size + k0
+
+
+def test_trimfill_rejects_unknown_side() -> None:
     y = np.array([-0.9, -1.6, -1.3, -1.4, -0.2, -0.8, -1.6, 0.0, -0.5, -1.4, -0.3, 0.4, 0.0])
     v = np.array([0.33, 0.19, 0.42, 0.02, 0.05, 0.007, 0.22, 0.004, 0.06, 0.07, 0.012, 0.53, 0.07])
-    res = trim_and_fill(y, v, method="FE", side="left")
-    assert res.side == "left"
-    if res.k0:
-        assert np.all(res.yi[res.imputed] < res.filled.estimate + 5)
     with pytest.raises(ValueError, match="side"):
         trim_and_fill(y, v, side="up")

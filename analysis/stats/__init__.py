@@ -4,6 +4,7 @@ Depends only on numpy, scipy and pandas and knows nothing of this review; every 
 validated against R's metafor (``tests/reference``). Modules:
 
 effects          study effect sizes (MD, SMD, RR, OR, RD, precomputed, change scores)
+tau2             between-study variance: FE, DL, HE, REML, PM over a design and a batch axis
 pooling          inverse-variance pooling (FE, DL, REML, PM; Knapp–Hartung), ``PoolResult``
 batch            the same pooling over many meta-analyses at once
 metaregression   mixed-effects meta-regression

@@ -16,12 +16,11 @@ import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 from scipy import special
 
+from analysis.stats import tau2 as tau2_engine
 from analysis.stats._checks import check_level
 from analysis.stats.pooling import _TOL, _check_method
 
 __all__ = ["BatchResult", "pool_many"]
-
-_MAXITER = 10_000
 
 
 @dataclass(frozen=True)
@@ -79,100 +78,32 @@ class BatchResult:
         return out
 
 
-def _weighted_mean(y: NDArray[np.float64], w: NDArray[np.float64]) -> NDArray[np.float64]:
-    return np.einsum("ij,ij->i", w, y) / w.sum(axis=1)
+def _present(y: NDArray[np.float64], v: NDArray[np.float64]) -> NDArray[np.bool_] | None:
+    """Cells that hold a study (both values finite); None when every cell does.
+
+    Raises
+    ------
+    ValueError
+        For infinite values, or a present study with ``V <= 0`` (naming its position).
+    """
+    mask = None
+    if not (np.isfinite(y).all() and np.isfinite(v).all()):
+        if np.isinf(y).any() or np.isinf(v).any():
+            raise ValueError("Y and V must not contain infinite values (use NaN for padding)")
+        mask = ~(np.isnan(y) | np.isnan(v))
+    positive = v > 0
+    bad = ~positive if mask is None else mask & ~positive
+    if bad.any():
+        row, col = (int(a[0]) for a in np.nonzero(bad))
+        raise ValueError(f"V must be > 0; got {v[row, col]} at position ({row}, {col})")
+    return mask
 
 
-def _tau2_dl(y, v_inv, k):  # noqa: ANN001, ANN202 - internal
-    w = v_inv
-    sw = w.sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mu = np.einsum("ij,ij->i", w, y) / sw
-        r = y - mu[:, None]
-        q = np.einsum("ij,ij->i", w * r, r)
-        c = sw - np.einsum("ij,ij->i", w, w) / sw
-        t = np.where(c > 0, (q - (k - 1)) / c, 0.0)
-    return np.maximum(t, 0.0), q
-
-
-def _tau2_reml(y, v, mask, k, tol):  # noqa: ANN001, ANN202 - internal
-    kk = np.maximum(k, 2)
-    ybar = np.where(mask, y, 0.0).sum(axis=1) / np.maximum(k, 1)
-    r = np.where(mask, y - ybar[:, None], 0.0)
-    vbar = np.where(mask, v, 0.0).sum(axis=1) / np.maximum(k, 1)
-    t = np.maximum(0.0, np.einsum("ij,ij->i", r, r) / (kk - 1) - vbar)
-    t[k < 2] = 0.0
-    active = k >= 2
-    for _ in range(_MAXITER):
-        if not active.any():
-            break
-        idx = np.flatnonzero(active)
-        ta = t[idx]
-        w = np.where(mask[idx], 1.0 / (v[idx] + ta[:, None]), 0.0)
-        sw = w.sum(axis=1)
-        mu = np.einsum("ij,ij->i", w, y[idx]) / sw
-        wr = w * (y[idx] - mu[:, None])
-        w2 = w * w
-        sw2 = w2.sum(axis=1)
-        tr_p = sw - sw2 / sw
-        tr_pp = sw2 - 2.0 * np.einsum("ij,ij->i", w2, w) / sw + (sw2 / sw) ** 2
-        adj = (np.einsum("ij,ij->i", wr, wr) - tr_p) / tr_pp
-        neg = ta + adj < 0
-        adj[neg & (ta == 0)] = 0.0
-        while True:
-            neg = ta + adj < 0
-            if not neg.any():
-                break
-            adj[neg] /= 2.0
-        ta = ta + adj
-        t[idx] = ta
-        done = (np.abs(adj) <= tol) | (np.abs(adj) <= 1e-15 * ta)
-        active[idx[done]] = False
-    return t
-
-
-def _tau2_pm(y, v, mask, k, tol):  # noqa: ANN001, ANN202 - internal
-    target = (k - 1).astype(float)
-    t = np.zeros(y.shape[0])
-    lo = np.zeros_like(t)
-    hi = np.full_like(t, np.inf)
-
-    def gq(tt, idx):  # noqa: ANN001, ANN202
-        w = np.where(mask[idx], 1.0 / (v[idx] + tt[:, None]), 0.0)
-        mu = np.einsum("ij,ij->i", w, y[idx]) / w.sum(axis=1)
-        wr = w * np.where(mask[idx], y[idx] - mu[:, None], 0.0)
-        r = np.where(mask[idx], y[idx] - mu[:, None], 0.0)
-        return np.einsum("ij,ij->i", wr, r) - target[idx], -np.einsum("ij,ij->i", wr, wr)
-
-    idx_all = np.flatnonzero(k >= 2)
-    f, d = gq(t[idx_all], idx_all)
-    active = np.zeros(t.size, dtype=bool)
-    active[idx_all[f > 0]] = True
-    fv = np.zeros_like(t)
-    dv = np.zeros_like(t)
-    fv[idx_all], dv[idx_all] = f, d
-    for _ in range(_MAXITER):
-        if not active.any():
-            break
-        idx = np.flatnonzero(active)
-        ta = t[idx]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            new = np.where(dv[idx] < 0, ta - fv[idx] / dv[idx], np.inf)
-        bad = ~((lo[idx] <= new) & (new <= hi[idx]) & np.isfinite(new))
-        mid = np.where(np.isfinite(hi[idx]), (lo[idx] + hi[idx]) / 2.0, 2.0 * np.maximum(ta, 1.0))
-        new = np.where(bad, mid, new)
-        done = np.abs(new - ta) < tol * np.maximum(1.0, new)
-        t[idx] = new
-        active[idx[done]] = False
-        idx = idx[~done]
-        if idx.size == 0:
-            break
-        f, d = gq(t[idx], idx)
-        fv[idx], dv[idx] = f, d
-        pos = f > 0
-        lo[idx[pos]] = t[idx[pos]]
-        hi[idx[~pos]] = t[idx[~pos]]
-    return t
+def _t_quantiles(df: NDArray[np.int64], upper: float) -> NDArray[np.float64]:
+    """``t(upper)`` quantiles per row, each distinct df computed once (df < 1 gives NaN)."""
+    table = np.full(int(df.max(initial=0)) + 1, np.nan)
+    table[1:] = special.stdtrit(np.arange(1, table.size), upper)
+    return table[np.maximum(df, 0)]
 
 
 def pool_many(
@@ -185,6 +116,8 @@ def pool_many(
     tol: float = _TOL,
 ) -> BatchResult:
     """Pool every row of ``Y`` (effects) and ``V`` (variances), shape ``(m, k)``.
+
+    tau^2 comes from :func:`analysis.stats.tau2.estimate` over all rows at once.
 
     Parameters
     ----------
@@ -202,7 +135,8 @@ def pool_many(
     Returns
     -------
     BatchResult
-        Arrays equal, row by row, to :func:`analysis.pool` on the non-NaN cells.
+        Arrays equal, row by row, to :func:`analysis.pool` on the non-NaN cells (bit for bit
+        for rows without NaN).
 
     Raises
     ------
@@ -215,56 +149,43 @@ def pool_many(
     v = np.atleast_2d(np.asarray(V, dtype=np.float64))
     if y.shape != v.shape or y.ndim != 2:
         raise ValueError(f"Y and V must be 2-D with the same shape, got {y.shape} and {v.shape}")
-    if np.isinf(y).any() or np.isinf(v).any():
-        raise ValueError("Y and V must not contain infinite values (use NaN for padding)")
-    mask = ~(np.isnan(y) | np.isnan(v))
-    bad = mask & ~(v > 0)
-    if bad.any():
-        row, col = (int(a[0]) for a in np.nonzero(bad))
-        raise ValueError(f"V must be > 0; got {v[row, col]} at position ({row}, {col})")
-    y = np.where(mask, y, 0.0)
-    v = np.where(mask, v, 1.0)
-    k = mask.sum(axis=1)
-    w_fe = np.where(mask, 1.0 / v, 0.0)
-    tau2_dl, q = _tau2_dl(y, w_fe, k)
-    if method == "FE":
-        tau2 = np.zeros(k.size)
-    elif method == "DL":
-        tau2 = tau2_dl
-    elif method == "REML":
-        tau2 = _tau2_reml(y, v, mask, k, tol)
+    mask = _present(y, v)
+    q = tau2_engine.q_statistic(y, v, mask=mask)
+    if method == "DL":  # the same estimate as tau2_engine.estimate, from the Q in hand
+        tau2 = tau2_engine.dl_from_q(q, v, mask=mask)
     else:
-        tau2 = _tau2_pm(y, v, mask, k, tol)
-    tau2 = np.where(k >= 2, tau2, 0.0)
-    w = np.where(mask, 1.0 / (v + tau2[:, None]), 0.0)
+        tau2 = tau2_engine.estimate(y, v, method=method, mask=mask, tol=tol)
+    if mask is None:
+        k = np.full(y.shape[0], y.shape[1])
+    else:
+        k = mask.sum(axis=1)
+        y = np.where(mask, y, 0.0)
+        v = np.where(mask, v, np.inf)  # weight 0
+    upper = 1.0 - (1.0 - level) / 2.0
     with np.errstate(invalid="ignore", divide="ignore"):
-        sw = w.sum(axis=1)
-        est = np.einsum("ij,ij->i", w, y) / sw
+        w = 1.0 / (v + tau2[:, None])
+        sw = np.add.reduce(w, axis=1)
+        est = np.vecdot(w, y) / sw
         se = np.sqrt(1.0 / sw)
-        upper = 1.0 - (1.0 - level) / 2.0
+        z = float(special.ndtri(upper))
         if hksj:
-            r = np.where(mask, y - est[:, None], 0.0)
-            s2 = np.einsum("ij,ij->i", w * r, r) / (k - 1)
-            se_h = np.sqrt(s2 / sw)
+            r = y - est[:, None]
+            se_h = np.sqrt(np.vecdot(w * r, r) / (k - 1) / sw)
             use_t = k >= 2
             se = np.where(use_t, se_h, se)
-            crit = np.where(
-                use_t, special.stdtrit(np.maximum(k - 1, 1), upper), special.ndtri(upper)
-            )
+            crit = np.where(use_t, _t_quantiles(k - 1, upper), z)
             stat = est / se
-            p = np.where(
-                use_t,
-                2.0 * special.stdtr(np.maximum(k - 1, 1), -np.abs(stat)),
-                2.0 * special.ndtr(-np.abs(stat)),
-            )
+            p = np.empty_like(stat)
+            p[use_t] = 2.0 * special.stdtr(k[use_t] - 1, -np.abs(stat[use_t]))
+            p[~use_t] = 2.0 * special.ndtr(-np.abs(stat[~use_t]))
         else:
-            crit = special.ndtri(upper)
+            crit = z
             stat = est / se
             p = 2.0 * special.ndtr(-np.abs(stat))
         q = np.where(k >= 2, q, np.nan)
         i2 = np.where(q > 0, 100.0 * np.maximum(0.0, (q - (k - 1)) / q), 0.0)
         i2 = np.where(k >= 2, i2, np.nan)
-        half = special.stdtrit(np.maximum(k - 2, 1), upper) * np.sqrt(se * se + tau2)
+        half = _t_quantiles(k - 2, upper) * np.sqrt(se * se + tau2)
         pi_low = np.where(k >= 3, est - half, np.nan)
         pi_high = np.where(k >= 3, est + half, np.nan)
     return BatchResult(

@@ -25,9 +25,9 @@ import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 from scipy import special
 
+from analysis.stats import tau2 as tau2_engine
 from analysis.stats._checks import check_level, check_yi_vi
-from analysis.stats.metaregression import residual_tau2
-from analysis.stats.pooling import _TOL, PoolResult, _check_method, _estimate_tau2, fit
+from analysis.stats.pooling import _TOL, PoolResult, _check_method, fit
 
 __all__ = ["EggerResult", "TrimFillResult", "egger_test", "trim_and_fill"]
 
@@ -166,7 +166,7 @@ def egger_test(yi: ArrayLike, vi: ArrayLike) -> EggerResult:
 
 def _choose_side(y: NDArray[np.float64], v: NDArray[np.float64], method: str, tol: float) -> str:
     x = np.column_stack([np.ones(y.size), np.sqrt(v)])
-    tau2 = residual_tau2(y, v, x, method, tol)
+    tau2 = tau2_engine.estimate(y, v, x, method, tol=tol)
     w = 1.0 / (v + tau2)
     xw = x * w[:, None]
     slope = np.linalg.solve(x.T @ xw, xw.T @ y)[1]
@@ -223,7 +223,7 @@ def trim_and_fill(
             break
         prev = k0
         yt, vt = y[: k - k0], v[: k - k0]
-        tau2 = _estimate_tau2(yt, vt, method, tol)
+        tau2 = tau2_engine.estimate(yt, vt, method=method, tol=tol)
         w = 1.0 / (vt + tau2)
         beta = float((w @ yt) / w.sum())
         centred = y - beta

@@ -15,7 +15,8 @@ Random effects (``random=True``, method ``"MH-DL"``) is RevMan 5's random-effect
 dichotomous data (DerSimonian and Laird, as documented in the RevMan 5 statistical methods
 notes, Deeks & Higgins): the heterogeneity statistic is the Q above, computed around the
 *Mantel-Haenszel* fixed-effect estimate;
-``tau^2 = max(0, (Q - (k - 1)) / (sum(w) - sum(w^2) / sum(w)))``; the pooled log ratio is
+``tau^2 = max(0, (Q - (k - 1)) / (sum(w) - sum(w^2) / sum(w)))`` (the DerSimonian-Laird moment
+formula for a given Q, :func:`analysis.stats.tau2.dl_from_q`); the pooled log ratio is
 ``sum(w*_i y_i) / sum(w*_i)`` with ``w*_i = 1 / (v_i + tau^2)`` and SE ``1 / sqrt(sum(w*_i))``.
 (The formula was implemented from the RevMan documentation as recalled; the library search only
 confirmed the 0.5 zero-cell correction.)
@@ -30,15 +31,10 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy import special
 
+from analysis.stats import tau2 as tau2_engine
 from analysis.stats._checks import check_level
 from analysis.stats.effects import effect_size
-from analysis.stats.pooling import (
-    PoolResult,
-    _crit,
-    _h2,
-    _two_sided_p,
-    assemble,
-)
+from analysis.stats.pooling import PoolResult, _h2, assemble, summarise
 
 __all__ = ["mantel_haenszel"]
 
@@ -121,45 +117,27 @@ def mantel_haenszel(
         if k_y == 0:
             raise ValueError("no study has an estimable log ratio")
         if k_y >= 2:
-            w = 1.0 / v
-            sw = w.sum()
-            tau2 = max(0.0, (q - q_df) / (sw - (w @ w) / sw))
+            tau2 = tau2_engine.dl_from_q(q, v)
         else:
             tau2 = 0.0
         res = assemble(y, v, tau2, "DL", False, level, q_stats=(q, q_df, q_p, i2))
         full = np.zeros(es.dropped.size)
         full[es.index] = res.weights
         return PoolResult(**{**res.to_dict(), "method": "MH-DL", "weights": tuple(full.tolist())})
-    se = math.sqrt(var)
-    crit = _crit(level, math.inf)
-    stat = est_mh / se
-    k = a.size
-    if k >= 3:
-        half = _crit(level, float(k - 2)) * se
-        pi_low, pi_high = est_mh - half, est_mh + half
-    else:
-        pi_low = pi_high = math.nan
     h2 = _h2(v, 0.0, "FE", q, q_df) if k_y >= 2 else math.nan
-    weights = tuple((100.0 * ws / s).tolist())
-    return PoolResult(
-        estimate=est_mh,
-        se=se,
-        ci_low=est_mh - crit * se,
-        ci_high=est_mh + crit * se,
-        stat=stat,
-        p=_two_sided_p(stat, math.inf),
-        tau2=0.0,
-        tau=0.0,
+    return summarise(
+        est_mh,
+        math.sqrt(var),
+        math.inf,
+        0.0,
+        level,
+        a.size,
         i2=i2,
         h2=h2,
         q=q,
         q_df=q_df,
         q_p=q_p,
-        pi_low=pi_low,
-        pi_high=pi_high,
-        k=k,
         method="MH",
         hksj=False,
-        weights=weights,
-        level=level,
+        weights=tuple((100.0 * ws / s).tolist()),
     )

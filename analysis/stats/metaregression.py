@@ -1,19 +1,20 @@
 """Mixed-effects meta-regression (metafor ``rma(yi, vi, mods = ~ X, method=...)``).
 
-tau^2 is estimated on the residuals: ``"DL"`` by the method of moments
-``max(0, (Q_E - (k - p)) / tr(P))`` and ``"REML"`` by Fisher scoring (absolute change < 1e-12),
-``"PM"`` as the root of the generalised residual Q = k - p; ``"FE"`` fixes tau^2 = 0. Here
-``P = W - W X (X'WX)^-1 X'W``. Coefficients are weighted least squares with ``W = 1/(vi + tau^2)``;
-tests are z (or t with ``k - p`` df, Knapp-Hartung scaling, when ``hksj``). ``QM`` is the
-omnibus Wald test of the moderators (chi-square with ``p - 1`` df, or ``F`` with ``(p - 1, k - p)``
-df when ``hksj``). ``r2`` is metafor's pseudo-R^2,
-``max(0, 100 (tau2_null - tau2) / tau2_null)``, with ``tau2_null`` from the intercept-only model.
+The residual tau^2 comes from :mod:`analysis.stats.tau2` with the design ``[1, X]``:
+``"DL"`` the method of moments ``max(0, (Q_E - (k - p)) / tr(P))``, ``"REML"`` metafor's Fisher
+scoring (Newton steps when converging tightly), ``"PM"`` the root of the generalised residual
+Q = k - p, ``"FE"`` tau^2 = 0; here ``P = W - W X (X'WX)^-1 X'W``. Coefficients are weighted
+least squares with ``W = 1/(vi + tau^2)``; tests are z (or t with ``k - p`` df, Knapp-Hartung
+scaling, when ``hksj``). ``QM`` is the omnibus Wald test of the moderators (chi-square with
+``p - 1`` df, or ``F`` with ``(p - 1, k - p)`` df when ``hksj``). ``QE`` is the test for
+residual heterogeneity (``y'P y`` at tau^2 = 0, chi-square with ``k - p`` df). ``r2`` is
+metafor's pseudo-R^2, ``max(0, 100 (tau2_null - tau2) / tau2_null)``, with ``tau2_null`` from the
+intercept-only model.
 """
 
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -21,13 +22,11 @@ import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 from scipy import special
 
+from analysis.stats import tau2 as tau2_engine
 from analysis.stats._checks import check_level, check_yi_vi
-from analysis.stats.pooling import _check_method, _crit, _estimate_tau2
+from analysis.stats.pooling import _TOL, _check_method, _crit
 
 __all__ = ["MetaRegressionResult", "meta_regression"]
-
-_TOL = 1e-12
-_MAXITER = 10_000
 
 
 @dataclass(frozen=True)
@@ -105,60 +104,6 @@ def _design(x: ArrayLike, k: int) -> NDArray[np.float64]:
     return design
 
 
-def _p_matrix(x: NDArray[np.float64], w: NDArray[np.float64]) -> NDArray[np.float64]:
-    xw = x * w[:, None]
-    return np.diag(w) - xw @ np.linalg.solve(x.T @ xw, xw.T)
-
-
-def residual_tau2(
-    y: NDArray[np.float64],
-    v: NDArray[np.float64],
-    x: NDArray[np.float64],
-    method: str,
-    tol: float = _TOL,
-) -> float:
-    """Residual tau^2 of a meta-regression with design ``x`` (validated arrays).
-
-    REML follows metafor: HE start, Fisher scoring, stop when the absolute change is ``<= tol``.
-    """
-    k, p = x.shape
-    if method == "FE":
-        return 0.0
-    if method == "DL":
-        pm = _p_matrix(x, 1.0 / v)
-        qe = float(y @ pm @ y)
-        return max(0.0, (qe - (k - p)) / float(np.trace(pm)))
-    if method == "PM":
-
-        def gq(t: float) -> float:
-            return float(y @ _p_matrix(x, 1.0 / (v + t)) @ y) - (k - p)
-
-        if gq(0.0) <= 0:
-            return 0.0
-        hi = 1.0
-        while gq(hi) > 0:
-            hi *= 2.0
-        from scipy.optimize import brentq
-
-        return float(brentq(gq, 0.0, hi, xtol=1e-14, rtol=1e-14, maxiter=_MAXITER))
-    hat = np.eye(k) - x @ np.linalg.solve(x.T @ x, x.T)
-    t = max(0.0, float(y @ hat @ y - np.trace(hat * v[None, :])) / (k - p))  # HE start
-    for _ in range(_MAXITER):
-        pm = _p_matrix(x, 1.0 / (v + t))
-        py = pm @ y
-        adj = float((py @ py - np.trace(pm)) / np.sum(pm * pm))
-        if t + adj < 0.0:
-            if t == 0.0:
-                adj = 0.0
-            while t + adj < 0.0:
-                adj /= 2.0
-        t += adj
-        if abs(adj) <= tol or abs(adj) <= 1e-15 * t:
-            return t
-    warnings.warn("REML did not converge", RuntimeWarning, stacklevel=2)
-    return t
-
-
 def meta_regression(
     yi: ArrayLike,
     vi: ArrayLike,
@@ -199,7 +144,7 @@ def meta_regression(
     level = check_level(level)
     x = _design(X, y.size)
     k, p = x.shape
-    tau2 = residual_tau2(y, v, x, method, tol)
+    tau2 = tau2_engine.estimate(y, v, x, method, tol=tol)
     w = 1.0 / (v + tau2)
     xw = x * w[:, None]
     vb = np.linalg.inv(x.T @ xw)
@@ -224,10 +169,9 @@ def meta_regression(
         qm_p = float(special.fdtrc(m, k - p, qm))
     else:
         qm_p = float(special.chdtrc(m, qm))
-    pm_fe = _p_matrix(x, 1.0 / v)
-    qe = float(y @ pm_fe @ y)
+    qe = tau2_engine.q_statistic(y, v, x)
     qe_p = float(special.chdtrc(k - p, qe))
-    tau2_null = _estimate_tau2(y, v, method, tol)
+    tau2_null = tau2_engine.estimate(y, v, None, method, tol=tol)
     r2 = max(0.0, 100.0 * (tau2_null - tau2) / tau2_null) if tau2_null > 0 else math.nan
     labels = list(names) if names is not None else [f"x{i + 1}" for i in range(m)]
     if len(labels) != m:

@@ -1,13 +1,17 @@
 """Inverse-variance pooling: fixed effect and random effects (DL, REML, PM), Knapp-Hartung.
 
-The estimators follow metafor's ``rma()`` (validated against metafor 3.8.1, see
-``tests/reference``):
+The model follows metafor's ``rma()`` (validated against metafor 3.8.1, see
+``tests/reference``); tau^2 comes from :mod:`analysis.stats.tau2`, which states each estimator:
 
 * ``"FE"``  inverse-variance fixed (common/equal) effect; metafor ``method="EE"``.
 * ``"DL"``  DerSimonian-Laird moment estimator of tau^2.
 * ``"REML"`` restricted maximum likelihood (metafor's Fisher scoring from the HE estimate;
   Newton steps when converging tightly), to an absolute change of tau^2 <= ``tol`` (1e-12).
 * ``"PM"``  Paule-Mandel: the tau^2 at which the generalised Q equals k - 1 (safeguarded Newton).
+
+Given tau^2, the estimate is the weighted mean with weights ``1 / (vi + tau^2)`` and standard
+error ``1 / sqrt(sum of the weights)`` (Knapp-Hartung: multiplied by the square root of the
+weighted residual sum of squares over ``k - 1``, with a t(k - 1) test).
 
 Heterogeneity is reported as RevMan and the Cochrane Handbook do:
 ``i2 = 100 * max(0, (Q - df) / Q)`` from Cochran's Q (fixed-effect weights). ``h2`` is
@@ -22,19 +26,20 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 from scipy import special
 
+from analysis.stats import tau2 as tau2_engine
 from analysis.stats._checks import check_level, check_yi_vi
 
 __all__ = ["METHODS", "PoolResult", "pool", "estimate_tau2"]
 
 METHODS: tuple[str, ...] = ("FE", "DL", "REML", "PM")
-_TOL = 1e-12
-_MAXITER = 10_000
+_TOL = tau2_engine.DEFAULT_TOL
 ONE_STUDY_MESSAGE = "heterogeneity cannot be estimated with one study"
 
 
@@ -111,124 +116,30 @@ class PoolResult:
 
 
 def _check_method(method: str, allowed: tuple[str, ...] = METHODS) -> str:
-    m = str(method).upper()
-    if m == "EE":
-        m = "FE"
-    if m not in allowed:
-        raise ValueError(f"method must be one of {allowed}, got {method!r}")
-    return m
-
-
-def _tau2_dl(y: NDArray[np.float64], v: NDArray[np.float64]) -> float:
-    w = 1.0 / v
-    sw = w.sum()
-    mu = (w @ y) / sw
-    r = y - mu
-    q = (w * r) @ r
-    c = sw - (w @ w) / sw
-    if c <= 0:
-        return 0.0
-    return max(0.0, (q - (y.size - 1)) / c)
-
-
-def _tau2_he(y: NDArray[np.float64], v: NDArray[np.float64]) -> float:
-    """Hedges (HE) estimator, metafor's starting value for REML."""
-    k = y.size
-    r = y - y.mean()
-    return max(0.0, float(r @ r) / (k - 1) - float(v.mean()))
-
-
-def _tau2_reml(y: NDArray[np.float64], v: NDArray[np.float64], tol: float = _TOL) -> float:
-    """REML by Fisher scoring exactly as metafor's ``rma.uni``.
-
-    Starts at the HE estimate, halves a step that would make tau^2 negative, and stops once
-    the absolute change of tau^2 is ``<= tol`` (metafor's ``threshold``; its default is 1e-5).
-    With a tight ``tol`` (< 1e-5) the steps are Newton-Raphson (observed information) wherever
-    the restricted log-likelihood is locally concave, Fisher scoring elsewhere: the same root,
-    reached quadratically. With ``tol >= 1e-5`` the path is exactly metafor's Fisher scoring,
-    so ``tol=1e-5`` reproduces metafor's default ``control``.
-    """
-    t = _tau2_he(y, v)
-    newton = tol < 1e-5
-    for _ in range(_MAXITER):
-        w = 1.0 / (v + t)
-        sw = w.sum()
-        wr = w * (y - (w @ y) / sw)  # P y
-        w2 = w * w
-        sw2 = w2.sum()
-        tr_p = sw - sw2 / sw
-        tr_pp = sw2 - 2.0 * (w2 @ w) / sw + (sw2 / sw) ** 2
-        score2 = float(wr @ wr - tr_p)  # twice the REML score
-        adj = score2 / tr_pp  # Fisher scoring step (metafor)
-        if newton:
-            wwr = w * wr
-            ypppy = float(wwr @ wr) - float(wwr.sum()) ** 2 / sw
-            curv = 2.0 * ypppy - tr_pp  # minus twice the observed information
-            if curv > 0:
-                adj = score2 / curv
-        if t + adj < 0.0:
-            if t == 0.0:
-                adj = 0.0
-            while t + adj < 0.0:
-                adj /= 2.0
-        t += adj
-        if abs(adj) <= tol or abs(adj) <= 1e-15 * t:
-            return t
-    warnings.warn("REML did not converge; returning the last iterate", RuntimeWarning, stacklevel=3)
-    return t
-
-
-def _gen_q(y: NDArray[np.float64], v: NDArray[np.float64], t: float) -> tuple[float, float]:
-    """Generalised Q at tau^2 = t and its derivative with respect to t."""
-    w = 1.0 / (v + t)
-    r = y - (w @ y) / w.sum()
-    wr = w * r
-    return float(wr @ r), -float(wr @ wr)
-
-
-def _tau2_pm(y: NDArray[np.float64], v: NDArray[np.float64]) -> float:
-    """Paule-Mandel: root of Q(tau^2) = k - 1 by bracketed Newton."""
-    target = y.size - 1
-    f0, d0 = _gen_q(y, v, 0.0)
-    if f0 <= target:
-        return 0.0
-    lo, hi = 0.0, math.inf
-    t, f, d = 0.0, f0 - target, d0
-    for _ in range(_MAXITER):
-        new = t - f / d if d < 0 else math.inf
-        if not lo <= new <= hi or not math.isfinite(new):
-            new = (lo + hi) / 2.0 if math.isfinite(hi) else 2.0 * max(t, 1.0)
-        if abs(new - t) < _TOL * max(1.0, new):
-            return new
-        t = new
-        fq, d = _gen_q(y, v, t)
-        f = fq - target
-        if f > 0:
-            lo = t
-        else:
-            hi = t
-    warnings.warn("Paule-Mandel did not converge", RuntimeWarning, stacklevel=3)
-    return t
+    return tau2_engine.check_method(method, allowed)
 
 
 def estimate_tau2(
     yi: ArrayLike, vi: ArrayLike, method: str = "REML", *, tol: float = _TOL
 ) -> float:
-    """Estimate the between-study variance tau^2 (0 for ``"FE"`` and for k = 1)."""
+    """Estimate the between-study variance tau^2 of an intercept-only model.
+
+    Parameters
+    ----------
+    yi, vi : array_like
+        Effects and sampling variances (validated as for :func:`pool`).
+    method : {"REML", "DL", "PM", "FE"}
+        Estimator (see :mod:`analysis.stats.tau2`); ``"EE"`` is an alias of ``"FE"``.
+    tol : float
+        REML convergence threshold on the absolute change of tau^2.
+
+    Returns
+    -------
+    float
+        tau^2; 0 for ``"FE"`` and for a single study.
+    """
     y, v = check_yi_vi(yi, vi)
-    return _estimate_tau2(y, v, _check_method(method), tol)
-
-
-def _estimate_tau2(
-    y: NDArray[np.float64], v: NDArray[np.float64], method: str, tol: float = _TOL
-) -> float:
-    if method == "FE" or y.size < 2:
-        return 0.0
-    if method == "DL":
-        return _tau2_dl(y, v)
-    if method == "REML":
-        return _tau2_reml(y, v, tol)
-    return _tau2_pm(y, v)
+    return tau2_engine.estimate(y, v, method=_check_method(method), tol=tol)
 
 
 def _crit(level: float, df: float) -> float:
@@ -249,9 +160,7 @@ def heterogeneity(
     k = y.size
     if k < 2:
         return math.nan, 0, math.nan, math.nan
-    w = 1.0 / v
-    r = y - (w @ y) / w.sum()
-    q = float((w * r) @ r)
+    q = tau2_engine.q_statistic(y, v)
     df = k - 1
     q_p = float(special.chdtrc(df, q))
     i2 = 100.0 * max(0.0, (q - df) / q) if q > 0 else 0.0
@@ -290,16 +199,60 @@ def assemble(
         r = y - est
         se = math.sqrt(float((w * r) @ r) / (k - 1) / sw)
         df = float(k - 1)
+    q, q_df, q_p, i2 = heterogeneity(y, v) if q_stats is None else q_stats
+    return summarise(
+        est,
+        se,
+        df,
+        tau2,
+        level,
+        k,
+        i2=i2,
+        h2=float(_h2(v, tau2, method, q, q_df)),
+        q=q,
+        q_df=q_df,
+        q_p=q_p,
+        method=method,
+        hksj=bool(hksj),
+        weights=tuple((100.0 * w / sw).tolist()),
+    )
+
+
+def summarise(
+    est: float, se: float, df: float, tau2: float, level: float, k: int, **fields: Any
+) -> PoolResult:
+    """Build a :class:`PoolResult` from a pooled estimate and its standard error.
+
+    Parameters
+    ----------
+    est, se : float
+        Pooled estimate and its standard error.
+    df : float
+        Degrees of freedom of the t test and CI; ``math.inf`` for z.
+    tau2 : float
+        Between-study variance (enters the prediction interval).
+    level : float
+        Confidence level.
+    k : int
+        Number of studies (the prediction interval needs k >= 3).
+    **fields
+        The remaining :class:`PoolResult` attributes: ``i2``, ``h2``, ``q``, ``q_df``, ``q_p``,
+        ``method``, ``hksj``, ``weights``.
+
+    Returns
+    -------
+    PoolResult
+        With the confidence interval ``est +/- q(df) se`` (q the normal quantile for
+        ``df = inf``, else Student's t), the statistic ``est / se`` and its two-sided p-value,
+        and the prediction interval ``est +/- t(k - 2) sqrt(se^2 + tau2)`` (NaN for k < 3).
+    """
     crit = _crit(level, df)
     stat = est / se if se > 0 else math.copysign(math.inf, est) if est else math.nan
-    q, q_df, q_p, i2 = heterogeneity(y, v) if q_stats is None else q_stats
-    h2 = _h2(v, tau2, method, q, q_df)
     if k >= 3:
         half = _crit(level, float(k - 2)) * math.sqrt(se * se + tau2)
         pi_low, pi_high = est - half, est + half
     else:
         pi_low = pi_high = math.nan
-    weights = tuple((100.0 * w / sw).tolist())
     return PoolResult(
         estimate=est,
         se=se,
@@ -309,19 +262,12 @@ def assemble(
         p=_two_sided_p(float(stat), df),
         tau2=float(tau2),
         tau=math.sqrt(tau2),
-        i2=i2,
-        h2=float(h2),
-        q=q,
-        q_df=q_df,
-        q_p=q_p,
         pi_low=pi_low,
         pi_high=pi_high,
         k=k,
-        method=method,
-        hksj=bool(hksj),
-        weights=weights,
         level=level,
         df=df,
+        **fields,
     )
 
 
@@ -386,4 +332,4 @@ def fit(
     tol: float = _TOL,
 ) -> PoolResult:
     """Pool already-validated float arrays (no checks, no warnings; internal fast path)."""
-    return assemble(y, v, _estimate_tau2(y, v, method, tol), method, hksj, level)
+    return assemble(y, v, tau2_engine.estimate(y, v, method=method, tol=tol), method, hksj, level)
