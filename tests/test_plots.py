@@ -8,6 +8,8 @@ matplotlib.use("Agg")
 
 import itertools  # noqa: E402
 import math  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
 from types import SimpleNamespace  # noqa: E402
 
 import matplotlib.pyplot as plt  # noqa: E402
@@ -178,6 +180,50 @@ def test_figures_are_not_registered_with_pyplot():
     before = plt.get_fignums()
     plots.forest_plot(continuous(3))
     assert plt.get_fignums() == before
+
+
+FIGURE_MODULES = ("forest", "funnel", "rob", "cumulative", "prisma")
+
+
+def imported_after(statement: str) -> set[str]:
+    """The ``analysis`` modules a fresh interpreter has imported after running ``statement``."""
+    code = (
+        f"import sys; {statement}; "
+        "print('\\n'.join(m for m in sys.modules if m == 'analysis' or m.startswith('analysis.')))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    return set(out.split())
+
+
+@pytest.mark.parametrize("module", FIGURE_MODULES)
+def test_figure_module_imports_no_other_figure_module(module):
+    loaded = imported_after(f"import analysis.plots.{module}")
+    assert f"analysis.plots.{module}" in loaded
+    others = {f"analysis.plots.{m}" for m in FIGURE_MODULES if m != module}
+    assert not loaded & others
+    # layering: plots may use the statistics core, never the data, review or build layers
+    assert not {m for m in loaded if m.split(".")[1:2] in (["evidence"], ["review"], ["book"])}
+
+
+def test_lazy_reexport_imports_only_the_module_needed():
+    loaded = imported_after("from analysis.plots import funnel_plot")
+    assert "analysis.plots.funnel" in loaded and "analysis.plots.forest" not in loaded
+    assert (
+        imported_after("import analysis.plots") & {f"analysis.plots.{m}" for m in FIGURE_MODULES}
+        == set()
+    )
+    assert set(plots.__all__) == {
+        "PALETTE",
+        "alt_text",
+        "cumulative_plot",
+        "forest_plot",
+        "funnel_plot",
+        "prisma_flow",
+        "rob_plot",
+    }
+    assert plots.forest_plot.__module__ == "analysis.plots.forest"
 
 
 # ---------------------------------------------------------------------------- forest
