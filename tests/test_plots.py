@@ -10,6 +10,7 @@ import itertools  # noqa: E402
 import math  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
+import warnings  # noqa: E402
 from types import SimpleNamespace  # noqa: E402
 
 import matplotlib.pyplot as plt  # noqa: E402
@@ -21,6 +22,8 @@ from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.text import Text  # noqa: E402
 
 from analysis import plots  # noqa: E402
+from analysis.stats.pooling import PoolResult, pool  # noqa: E402
+from analysis.stats.subgroups import SubgroupResult, subgroups  # noqa: E402
 
 SIZES = (1, 2, 10, 40)
 NAMES = [
@@ -93,6 +96,19 @@ def rob_data(k: int, seed: int = 0) -> pd.DataFrame:
     cats = ["low", "some concerns", "high"]
     rows = [(s, d, cats[rng.choice(3, p=[0.5, 0.3, 0.2])]) for s in labels_for(k) for d in DOMAINS]
     return pd.DataFrame(rows, columns=["study_id", "domain", "judgement"])
+
+
+def fit(df: pd.DataFrame, method: str = "REML", hksj: bool = False) -> PoolResult:
+    """The fitted result a caller passes to the plots (one study: the study itself)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # "heterogeneity ... with one study"
+        return pool(df["yi"], df["vi"], method=method, hksj=hksj)
+
+
+def fit_subgroups(df: pd.DataFrame, method: str = "REML", hksj: bool = False) -> SubgroupResult:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # one-study subgroups
+        return subgroups(df["yi"], df["vi"], df["group"], method=method, hksj=hksj)
 
 
 def visible_texts(fig: Figure) -> tuple[list[Text], object]:
@@ -178,7 +194,8 @@ def test_overlap_checker_detects_overlap():
 
 def test_figures_are_not_registered_with_pyplot():
     before = plt.get_fignums()
-    plots.forest_plot(continuous(3))
+    df = continuous(3)
+    plots.forest_plot(df, fit(df))
     assert plt.get_fignums() == before
 
 
@@ -230,7 +247,7 @@ def test_lazy_reexport_imports_only_the_module_needed():
 @pytest.mark.parametrize("k", SIZES)
 def test_forest_continuous(k):
     df = continuous(k, seed=k)
-    fig = plots.forest_plot(df, measure="SMD", title="Depression severity")
+    fig = plots.forest_plot(df, fit(df), measure="SMD", title="Depression severity")
     assert_no_overlap(fig)
     assert count_labels(fig, list(df["label"])) == k
     assert fig.plot_info["k"] == k
@@ -239,12 +256,13 @@ def test_forest_continuous(k):
     assert any(t.startswith("Total") for t in texts)
     assert ("Prediction interval" in texts) == (k >= 3)
     assert "Favours psychotherapy" in texts and "Favours control" in texts
+    assert "IV, Random (REML), 95% CI" in texts
 
 
 @pytest.mark.parametrize("k", SIZES)
 def test_forest_dichotomous_ratio_log_scale(k):
     df = dichotomous(k, seed=10 + k)
-    fig = plots.forest_plot(df, measure="RR", higher_favours_treatment=True)
+    fig = plots.forest_plot(df, fit(df), measure="RR", higher_favours_treatment=True)
     assert fig.get_axes()[0].get_xscale() == "log"
     assert_no_overlap(fig)
     assert count_labels(fig, list(df["label"])) == k
@@ -259,7 +277,9 @@ def test_forest_dichotomous_ratio_log_scale(k):
 @pytest.mark.parametrize("k", SIZES)
 def test_forest_subgroups(k):
     df = continuous(k, seed=20 + k)
-    fig = plots.forest_plot(df, group="group", method="REML", hksj=k > 2)
+    hksj = k > 2
+    pooled, sg = fit(df, hksj=hksj), fit_subgroups(df, hksj=hksj)
+    fig = plots.forest_plot(df, pooled, subgroups=sg, group="group")
     assert_no_overlap(fig)
     assert count_labels(fig, list(df["label"])) == k
     texts = [t.get_text() for t in fig.findobj(Text)]
@@ -267,6 +287,7 @@ def test_forest_subgroups(k):
     assert all(g in texts for g in groups)
     assert sum(t.startswith("Subtotal") for t in texts) == len(groups)
     assert any(t.startswith("Test for subgroup differences") for t in texts) == (len(groups) > 1)
+    assert fig.plot_info["groups"] == groups
     check_alt(fig, k)
 
 
@@ -276,7 +297,9 @@ def test_forest_extreme_cis_and_arrays():
     vi = rng.uniform(0.01, 0.08, 10)
     vi[2], vi[7] = 25.0, 4.0  # very wide intervals
     yi[5] = -6.0  # estimate far outside the default axis
-    fig = plots.forest_plot(yi=yi, vi=vi, label=labels_for(10), measure="g", arms=None)
+    fig = plots.forest_plot(
+        None, pool(yi, vi), yi=yi, vi=vi, label=labels_for(10), measure="g", arms=None
+    )
     assert_no_overlap(fig)
     lo, hi = fig.get_axes()[0].get_xlim()
     assert lo < 0 < hi and hi - lo < 20  # axis not blown up by the extreme CIs
@@ -287,6 +310,8 @@ def test_forest_from_confidence_limits_ratio_with_xlim():
     yi = np.log([0.5, 0.8, 1.2, 2.0])
     lo, hi = yi - 0.4, yi + 0.6
     fig = plots.forest_plot(
+        None,
+        pool(yi, ((hi - lo) / (2 * 1.959964)) ** 2),
         yi=yi,
         vi=None,
         ci_low=lo,
@@ -305,10 +330,10 @@ def test_forest_from_confidence_limits_ratio_with_xlim():
 
 def test_forest_custom_favours_and_fixed_effect():
     df = continuous(5, seed=5)
-    fig = plots.forest_plot(df, method="FE", favours=("Favours MBCT", "Favours TAU"))
+    fig = plots.forest_plot(df, fit(df, "FE"), favours=("Favours MBCT", "Favours TAU"))
     texts = [t.get_text() for t in fig.findobj(Text)]
     assert "Favours MBCT" in texts and "Favours TAU" in texts
-    assert any("Fixed" in t for t in texts)
+    assert "IV, Fixed, 95% CI" in texts
     assert_no_overlap(fig)
 
 
@@ -316,7 +341,7 @@ def test_forest_custom_favours_and_fixed_effect():
 @pytest.mark.parametrize("k", SIZES)
 def test_funnel(k):
     df = continuous(k, seed=30 + k)
-    fig = plots.funnel_plot(df["yi"], df["vi"])
+    fig = plots.funnel_plot(df["yi"], df["vi"], fit(df))
     ax = fig.get_axes()[0]
     assert ax.yaxis_inverted()
     assert_no_overlap(fig)
@@ -330,7 +355,7 @@ def test_funnel_trim_and_fill_result_object():
     vi = rng.uniform(0.01, 0.2, 15)
     yi = -0.3 - 1.5 * np.sqrt(vi) + rng.normal(0, 0.05, 15)  # small-study effect
     tf = trim_and_fill(yi, vi, method="DL")
-    fig = plots.funnel_plot(yi, vi, trim_fill=tf)
+    fig = plots.funnel_plot(yi, vi, pool(yi, vi, "DL"), trim_fill=tf)
     assert fig.plot_info["k_filled"] == int(np.sum(tf.imputed))
     assert_no_overlap(fig)
     check_alt(fig, 15)
@@ -339,7 +364,7 @@ def test_funnel_trim_and_fill_result_object():
 def test_funnel_filled_arrays_and_ratio():
     df = dichotomous(10, seed=4)
     ns = SimpleNamespace(filled_yi=[0.2, 0.4], filled_vi=[0.1, 0.3], estimate=0.1)
-    fig = plots.funnel_plot(df["yi"], df["vi"], trim_fill=ns, measure="OR")
+    fig = plots.funnel_plot(df["yi"], df["vi"], fit(df), trim_fill=ns, measure="OR")
     assert fig.plot_info["k_filled"] == 2
     assert fig.get_axes()[0].get_xscale() == "log"
     assert "imputed 2" in plots.alt_text(fig)

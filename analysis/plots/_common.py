@@ -5,6 +5,8 @@ re-exported there. Nothing here draws a complete figure:
 
 * :data:`PALETTE`, the Okabe–Ito colour-blind-safe palette;
 * :func:`alt_text` and ``_attach`` (the documented ``fig.alt_text`` and ``fig.plot_info``);
+* :class:`FittedPool` and :class:`FittedSubgroups`, what the figures read from fitted results
+  (the figures draw results fitted by the caller and never pool), RevMan's method labels;
 * ``_text_w``, the width of a string in inches, measured once per (text, size, weight);
 * number formatting with a typographic minus (``_num``, ``_plain``, ``_pval``, ``_cell``);
 * the RevMan-style table figure (``_Col``, ``_Row``, ``_table_figure``): text columns on the
@@ -16,10 +18,10 @@ re-exported there. Nothing here draws a complete figure:
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import numpy as np
 import pandas as pd
@@ -29,9 +31,8 @@ from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 from matplotlib.lines import Line2D
 from matplotlib.transforms import blended_transform_factory
-from scipy import stats
 
-__all__ = ["PALETTE", "alt_text"]
+__all__ = ["PALETTE", "FittedPool", "FittedSubgroups", "alt_text"]
 
 PALETTE: dict[str, str] = {
     "black": "#000000",
@@ -171,14 +172,23 @@ def _get(obj: Any, names: Sequence[str]) -> Any:
     return None
 
 
-@dataclass(frozen=True)
-class _Pooled:
+class FittedPool(Protocol):
+    """What the figures read from a fitted meta-analysis (:class:`analysis.stats.PoolResult`).
+
+    Any object with these attributes will do; the figures draw them as given and never pool.
+    ``estimate``, ``ci_low``, ``ci_high``, ``pi_low`` and ``pi_high`` are on the analysis scale
+    (log scale for ratio measures); ``weights`` are percentages, one per study in input order;
+    ``df`` is finite for a t test (Knapp–Hartung) and infinite for a z test; ``method`` is
+    ``"FE"``, ``"DL"``, ``"REML"``, ``"PM"``, ``"MH"`` or ``"MH-DL"``.
+    """
+
     estimate: float
     se: float
     ci_low: float
     ci_high: float
     stat: float
     p: float
+    df: float
     tau2: float
     i2: float
     q: float
@@ -187,54 +197,66 @@ class _Pooled:
     pi_low: float
     pi_high: float
     k: int
-    weights: np.ndarray
+    method: str
+    hksj: bool
+    weights: Sequence[float]
+    level: float
 
 
-def _pool(yi: np.ndarray, vi: np.ndarray, method: str, hksj: bool, level: float) -> _Pooled:
-    """Pool with :func:`analysis.pooling.pool`; a single study is reported as is."""
-    k = len(yi)
-    if k == 1:
-        z = stats.norm.ppf(1 - (1 - level) / 2)
-        se = float(np.sqrt(vi[0]))
-        est = float(yi[0])
-        stat = est / se
-        return _Pooled(
-            est,
-            se,
-            est - z * se,
-            est + z * se,
-            stat,
-            float(2 * stats.norm.sf(abs(stat))),
-            0.0,
-            0.0,
-            0.0,
-            0,
-            float("nan"),
-            float("nan"),
-            float("nan"),
-            1,
-            np.array([100.0]),
+class FittedSubgroups(Protocol):
+    """What the forest plot reads from a subgroup analysis (:class:`analysis.stats.SubgroupResult`).
+
+    A mapping ``group -> FittedPool`` (one fitted result per subgroup) with the test for
+    subgroup differences in ``q_between``, ``df_between`` and ``p_between``.
+    """
+
+    q_between: float
+    df_between: int
+    p_between: float
+
+    def __getitem__(self, key: Any, /) -> FittedPool: ...
+
+    def __iter__(self) -> Iterator[Any]: ...
+
+    def __len__(self) -> int: ...
+
+    def items(self) -> Any: ...
+
+
+def _method_label(p: FittedPool) -> str:
+    """RevMan's name of the analysis method: ``"IV, Random (REML), HKSJ"``, ``"M-H, Fixed"``..."""
+    m = str(p.method).upper()
+    if m == "MH":
+        return "M-H, Fixed"
+    if m == "MH-DL":
+        return "M-H, Random"
+    if m in {"FE", "EE", "FIXED", "IV"}:
+        return "IV, Fixed"
+    lab = f"IV, Random ({p.method})"
+    return lab + ", HKSJ" if p.hksj else lab
+
+
+def _model_text(p: FittedPool) -> str:
+    """The model in words, for alt texts (``"random-effects (REML, HKSJ)"``)."""
+    m = str(p.method).upper()
+    if m == "MH":
+        return "Mantel-Haenszel fixed-effect"
+    if m == "MH-DL":
+        return "Mantel-Haenszel random-effects (DerSimonian-Laird)"
+    if m in {"FE", "EE", "FIXED", "IV"}:
+        return "fixed-effect"
+    return f"random-effects ({p.method}{', HKSJ' if p.hksj else ''})"
+
+
+def _check_weights(p: FittedPool, k: int, what: str) -> np.ndarray:
+    """``p.weights`` as floats, or a ``ValueError`` unless there is one weight per study row."""
+    weights = np.asarray(p.weights, dtype=float).ravel()
+    if weights.size != k:
+        raise ValueError(
+            f"{what} has {weights.size} weights but the plot has {k} studies: pass the result "
+            "fitted to exactly these studies, in the same order"
         )
-    from analysis.stats.pooling import pool
-
-    r = pool(yi, vi, method=method, hksj=hksj, level=level)
-    return _Pooled(
-        float(r.estimate),
-        float(r.se),
-        float(r.ci_low),
-        float(r.ci_high),
-        float(r.stat),
-        float(r.p),
-        float(r.tau2),
-        float(r.i2),
-        float(r.q),
-        int(r.q_df),
-        float(r.q_p),
-        float(r.pi_low),
-        float(r.pi_high),
-        int(r.k),
-        np.asarray(r.weights, dtype=float),
-    )
+    return weights
 
 
 # --------------------------------------------------------------------------------------

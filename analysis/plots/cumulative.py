@@ -42,20 +42,34 @@ def cumulative_plot(
     decimals: int = 2,
     fontsize: float = 9.0,
 ) -> Figure:
-    """Cumulative meta-analysis plot, one row per step.
+    """Cumulative meta-analysis plot of results fitted by the caller, one row per step.
+
+    Nothing is pooled here: each row draws the estimate and CI of ``df`` as given. What is
+    drawn: a table with the label of the study added at each step (``+ `` before every label
+    but the first), the number of studies ``k``, τ² and I² when ``df`` has them, and the
+    estimate with its CI as text; on the right, per step, a CI line (arrowheads where it
+    leaves the axis) and a blue circle at the estimate, the last step (all studies) in bold
+    with a black diamond marker; a solid line at the null and "favours" labels under the axis.
 
     Parameters
     ----------
     df : pandas.DataFrame
-        As returned by :func:`analysis.sensitivity.cumulative`: one row per step in order,
+        As returned by :func:`analysis.stats.sensitivity.cumulative`: one row per step in order,
         columns ``estimate``, ``ci_low``, ``ci_high`` (analysis scale) and optionally
         ``tau2``, ``i2`` and ``k``; the index holds the label of the study added.
-    measure, log_scale, level, favours, higher_favours_treatment, xlim, decimals, fontsize
-        As in :func:`forest_plot`.
+    measure : str
+        Effect measure name shown in the headers.
+    log_scale : bool, optional
+        Whether the estimates are on the log scale (drawn exponentiated on a log axis).
+        Defaults to True for ratio measures (RR, OR, HR, IRR, ROM).
     labels : sequence of str, optional
         Row labels (default: the index).
     year : str, optional
         Column with the publication year, appended to the label when not already in it.
+    level : float
+        Confidence level at which ``df`` was fitted; used only for the "95% CI" labels.
+    favours, higher_favours_treatment, xlim, decimals, fontsize
+        As in :func:`analysis.plots.forest_plot`.
     title : str, optional
         Figure title.
 

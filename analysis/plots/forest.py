@@ -15,18 +15,21 @@ from scipy import stats
 
 from analysis.plots._common import (
     PALETTE,
+    FittedPool,
+    FittedSubgroups,
     _attach,
     _cell,
+    _check_weights,
     _ci_segment,
     _Col,
     _decimals,
     _default_limits,
     _favours_labels,
     _is_ratio,
+    _method_label,
+    _model_text,
     _num,
     _plain,
-    _pool,
-    _Pooled,
     _pval,
     _Row,
     _set_effect_axis,
@@ -36,16 +39,9 @@ from analysis.plots._common import (
 __all__ = ["forest_plot"]
 
 
-def _method_label(method: str, hksj: bool) -> str:
-    m = method.upper()
-    if m in {"FE", "EE", "FIXED", "IV"}:
-        return "IV, Fixed"
-    lab = f"IV, Random ({method})"
-    return lab + ", HKSJ" if hksj else lab
-
-
-def _het_text(p: _Pooled) -> str:
-    if p.k < 2:
+def _het_text(p: FittedPool) -> str:
+    """RevMan's heterogeneity line: tau², Q with df and p, and I² (none for one study)."""
+    if p.k < 2 or not np.isfinite(p.q):
         return "Heterogeneity: not applicable"
     return (
         f"Heterogeneity: τ² = {_num(p.tau2)}; Q = {_num(p.q)}, df = {p.q_df} "
@@ -53,9 +49,20 @@ def _het_text(p: _Pooled) -> str:
     )
 
 
-def _test_text(p: _Pooled, hksj: bool) -> str:
-    name = "t" if (hksj and p.k > 1) else "Z"
-    return f"Test for overall effect: {name} = {_num(abs(p.stat))} ({_pval(p.p)})"
+def _test_text(p: FittedPool) -> str:
+    """The test for overall effect: t with its df when ``p.df`` is finite, else Z."""
+    df = float(p.df)
+    if math.isfinite(df):
+        return f"Test for overall effect: t = {_num(abs(p.stat))}, df = {df:g} ({_pval(p.p)})"
+    return f"Test for overall effect: Z = {_num(abs(p.stat))} ({_pval(p.p)})"
+
+
+def _subgroup_test_text(sg: FittedSubgroups) -> str:
+    """The test for subgroup differences as fitted: ``q_between``, ``df_between``, ``p_between``."""
+    return (
+        f"Test for subgroup differences: Q = {_num(sg.q_between)}, df = {sg.df_between} "
+        f"({_pval(sg.p_between)})"
+    )
 
 
 def _diamond(
@@ -130,21 +137,20 @@ def _auto_arms(
 
 
 def forest_plot(
-    data: pd.DataFrame | None = None,
+    data: pd.DataFrame | None,
+    pooled: FittedPool,
     *,
+    subgroups: FittedSubgroups | None = None,
+    group: str | ArrayLike | None = None,
     yi: str | ArrayLike = "yi",
     vi: str | ArrayLike | None = "vi",
     label: str | Sequence[str] = "label",
     ci_low: str | ArrayLike | None = None,
     ci_high: str | ArrayLike | None = None,
-    group: str | ArrayLike | None = None,
     arms: Literal["auto"] | Mapping[str, Mapping[str, str]] | None = "auto",
     arm_labels: tuple[str, str] = ("Psychotherapy", "Control"),
     measure: str = "SMD",
     log_scale: bool | None = None,
-    method: str = "REML",
-    hksj: bool = False,
-    level: float = 0.95,
     favours: tuple[str, str] | None = None,
     higher_favours_treatment: bool = False,
     xlim: tuple[float, float] | None = None,
@@ -153,24 +159,59 @@ def forest_plot(
     decimals: int = 2,
     fontsize: float = 9.0,
 ) -> Figure:
-    """RevMan-style forest plot with optional subgroups, arm data and a prediction interval.
+    """RevMan-style forest plot of a fitted meta-analysis, optionally in subgroup blocks.
+
+    The plot draws the results it is given and never pools: the overall diamond, weights,
+    heterogeneity and test lines come from ``pooled``, the subtotal diamonds and lines from
+    ``subgroups``. Any pooling method can therefore be drawn (inverse variance, Mantel–Haenszel,
+    Knapp–Hartung, ...), and the plot always shows the numbers reported elsewhere.
+
+    What is drawn, top to bottom: a two-row header (spanning arm headers over their columns,
+    the measure and ``"<method>, <level>% CI"`` over the effect panel, where the method is
+    RevMan's label: ``"IV, Fixed"``, ``"IV, Random (REML)"``, ``"IV, Random (REML), HKSJ"``,
+    ``"M-H, Fixed"`` for ``method="MH"``, ``"M-H, Random"`` for ``"MH-DL"``); one row per
+    study with its label, arm data, weight (``pooled.weights``, in percent), effect and CI as
+    text, and a CI line with a square of area proportional to the weight (arrowheads where the
+    CI leaves the axis); with subgroups, per block (in order of first appearance in ``group``)
+    a bold header, the block's study rows, a "Subtotal" row with the sum of its studies' overall
+    weights and the subgroup's fitted estimate and CI (sky-blue diamond), and its heterogeneity
+    and overall-effect lines; a "Total" row with the summed weights and ``pooled``'s estimate
+    and CI (black diamond); a "Prediction interval" row (vermillion bar, when asked and
+    ``pooled.pi_low`` is finite with at least three studies). A solid line marks the null, a
+    dashed line the pooled estimate; "favours" labels sit under the axis; footnotes give the
+    overall heterogeneity (τ², Q, df, p, I²), the test for overall effect (``t`` with its df
+    when ``pooled.df`` is finite, else ``Z``) and, with two or more subgroups, the test for
+    subgroup differences exactly as in ``subgroups`` (``q_between``, ``df_between``,
+    ``p_between``). Arm ``Total``/``Events`` columns are summed in the subtotal and total rows.
 
     Parameters
     ----------
-    data : pandas.DataFrame, optional
+    data : pandas.DataFrame or None
         One row per study. When given, ``yi``, ``vi``, ``label``, ``ci_low``, ``ci_high`` and
-        ``group`` are column names; otherwise they are arrays.
-    yi, vi : str or array-like
-        Effect sizes and sampling variances on the analysis scale (log scale for ratio
-        measures). If ``vi`` is missing, it is derived from ``ci_low``/``ci_high``.
+        ``group`` may be column names; with ``None`` they must be arrays.
+    pooled : PoolResult
+        The fitted overall result of exactly these studies in this order, e.g. from
+        :func:`analysis.stats.pooling.pool` or :func:`analysis.stats.mantel_haenszel.
+        mantel_haenszel` (any object with the attributes of
+        :class:`analysis.stats.pooling.PoolResult`; see :class:`FittedPool`). A single study
+        needs one too (what ``pool`` returns for one study).
+    subgroups : SubgroupResult, optional
+        For a grouped plot, the fitted subgroup analysis (e.g. from
+        :func:`analysis.stats.subgroups.subgroups`): a mapping group -> fitted result of that
+        group's studies (in their order of appearance), with ``q_between``, ``df_between`` and
+        ``p_between``. Requires ``group``.
+    group : str or array-like, optional
+        Subgroup label of each study (compared with the keys of ``subgroups`` as strings).
+        Requires ``subgroups``.
+    yi : str or array-like
+        Study effect sizes on the analysis scale (log scale for ratio measures).
+    vi : str or array-like, optional
+        Sampling variances, used only to draw the study CIs (``yi ± z·sqrt(vi)`` at
+        ``pooled.level``) when ``ci_low``/``ci_high`` are not given.
     label : str or sequence of str
         Study labels (long labels such as ``"Cladder-Micus 2018 (MBCT)"`` are fine).
     ci_low, ci_high : str or array-like, optional
-        Study confidence limits on the analysis scale. Used for display (they may be
-        asymmetric) and, when ``vi`` is absent, to derive ``vi`` assuming normality.
-    group : str or array-like, optional
-        Subgroup of each study; draws one block per subgroup (in order of first appearance)
-        with header, subtotal diamond, heterogeneity and a test for subgroup differences.
+        Study confidence limits on the analysis scale, drawn as given (they may be asymmetric).
     arms : "auto", mapping or None
         Arm-level columns shown as text: ``{arm label: {column header: data column}}``.
         ``"auto"`` detects metafor-style columns (``m1i, sd1i, n1i, m2i, sd2i, n2i`` for
@@ -183,12 +224,6 @@ def forest_plot(
     log_scale : bool, optional
         Whether ``yi`` is on the log scale (exponentiated for display on a log axis).
         Defaults to True for ratio measures (RR, OR, HR, IRR, ROM).
-    method : str
-        Heterogeneity estimator passed to :func:`analysis.pooling.pool`.
-    hksj : bool
-        Knapp–Hartung (HKSJ) adjustment, passed to :func:`analysis.pooling.pool`.
-    level : float
-        Confidence level of all intervals.
     favours : (str, str), optional
         Labels under the left and right side of the null line. Default
         ``("Favours psychotherapy", "Favours control")``, swapped when
@@ -213,7 +248,17 @@ def forest_plot(
     -------
     matplotlib.figure.Figure
         With ``fig.alt_text`` (see :func:`alt_text`) and ``fig.plot_info`` (keys ``kind``,
-        ``k``, ``labels``, ``groups``, ``pooled``).
+        ``k``, ``labels``, ``weights`` (the percentages shown), ``groups``, ``pooled``,
+        ``subgroups`` and ``q_between``, the objects passed in).
+
+    Raises
+    ------
+    ValueError
+        With no study, when ``len(pooled.weights)`` is not the number of studies, when only
+        one of ``group`` and ``subgroups`` is given, when a group has no entry in
+        ``subgroups`` (or ``subgroups`` has a group no study belongs to), when a subgroup's
+        number of weights is not its number of studies, when a subgroup's level differs from
+        ``pooled.level``, or when neither ``vi`` nor both CI limits are available.
     """
     y = _resolve(data, yi)
     if y is None:
@@ -222,21 +267,21 @@ def forest_plot(
     k = len(y)
     if k == 0:
         raise ValueError("forest_plot needs at least one study")
-    v = _resolve(data, vi)
+    weights = _check_weights(pooled, k, "pooled")
+    level = float(pooled.level)
+    z = stats.norm.ppf(1 - (1 - level) / 2)
     lo = _resolve(data, ci_low)
     hi = _resolve(data, ci_high)
-    z = stats.norm.ppf(1 - (1 - level) / 2)
-    if v is None:
-        if lo is None or hi is None:
-            raise ValueError("give vi or both ci_low and ci_high")
-        v = ((hi.astype(float) - lo.astype(float)) / (2 * z)) ** 2
-    v = v.astype(float)
     if lo is None or hi is None:
+        v = _resolve(data, vi)
+        if v is None:
+            raise ValueError("give vi or both ci_low and ci_high")
+        v = v.astype(float)
         lo, hi = y - z * np.sqrt(v), y + z * np.sqrt(v)
     lo, hi = lo.astype(float), hi.astype(float)
     labs = _resolve(data, label)
     labels = [str(s) for s in labs] if labs is not None else [f"Study {i + 1}" for i in range(k)]
-    grp = _resolve(data, group)
+    blocks = _subgroup_blocks(_resolve(data, group), subgroups, k, level)
     log = _is_ratio(measure, log_scale)
     disp = math.exp if log else (lambda t: t)
     null = 0.0
@@ -248,8 +293,7 @@ def forest_plot(
     if arm_map is not None and data is None:
         raise ValueError("arm columns need a DataFrame")
 
-    overall = _pool(y, v, method, hksj, level)
-    weights = overall.weights if overall.weights.size == k else np.full(k, 100.0 / k)
+    overall = pooled
     pct = level * 100
     lvl = f"{pct:g}% CI"
 
@@ -278,7 +322,7 @@ def forest_plot(
             cells[key] = _cell(data[colname].iloc[i], arm_dec[key])  # type: ignore[index]
         return _Row("study", cells)
 
-    def total_cells(name: str, p: _Pooled, idx: np.ndarray) -> dict[str, str]:
+    def total_cells(name: str, p: FittedPool, idx: np.ndarray) -> dict[str, str]:
         cells = {
             "label": name,
             "weight": f"{weights[idx].sum():.1f}%",
@@ -297,23 +341,17 @@ def forest_plot(
 
     rows: list[_Row] = []
     plot_items: list[tuple[str, int, Any]] = []  # (kind, row index, payload)
-    group_results: dict[str, _Pooled] = {}
-    if grp is not None:
-        order = list(dict.fromkeys(str(g) for g in grp))
-        gstr = np.array([str(g) for g in grp])
-        for gi, g in enumerate(order):
-            idx = np.flatnonzero(gstr == g)
+    if blocks:
+        for gi, (g, idx, pg) in enumerate(blocks):
             rows.append(_Row("group", {"label": g}, bold=True))
             for i in idx:
                 plot_items.append(("study", len(rows), i))
                 rows.append(study_row(i))
-            pg = _pool(y[idx], v[idx], method, hksj, level)
-            group_results[g] = pg
             plot_items.append(("subtotal", len(rows), pg))
             rows.append(_Row("subtotal", total_cells(f"Subtotal ({lvl})", pg, idx), bold=True))
             rows.append(_Row("text", span=_het_text(pg)))
-            rows.append(_Row("text", span=_test_text(pg, hksj)))
-            if gi < len(order) - 1:
+            rows.append(_Row("text", span=_test_text(pg)))
+            if gi < len(blocks) - 1:
                 rows.append(_Row("blank"))
         rows.append(_Row("blank"))
     else:
@@ -338,25 +376,15 @@ def forest_plot(
             )
         )
 
-    footnotes = [_het_text(overall), _test_text(overall, hksj)]
-    q_between = None
-    if group_results and len(group_results) > 1:
-        ests = np.array([p.estimate for p in group_results.values()])
-        ses = np.array([p.se for p in group_results.values()])
-        w = 1 / ses**2
-        mean = np.sum(w * ests) / w.sum()
-        q_between = float(np.sum(w * (ests - mean) ** 2))
-        dfb = len(ests) - 1
-        pb = float(stats.chi2.sf(q_between, dfb))
-        footnotes.append(
-            f"Test for subgroup differences: Q = {_num(q_between)}, df = {dfb} ({_pval(pb)})"
-        )
+    footnotes = [_het_text(overall), _test_text(overall)]
+    if subgroups is not None and len(blocks) > 1:
+        footnotes.append(_subgroup_test_text(subgroups))
 
     lay = _table_figure(
         cols,
         rows,
         fontsize=fontsize,
-        panel_header=(measure, f"{_method_label(method, hksj)}, {lvl}"),
+        panel_header=(measure, f"{_method_label(overall)}, {lvl}"),
         footnotes=footnotes,
         title=title,
         favours=favours,
@@ -368,8 +396,7 @@ def forest_plot(
         lim = (math.log(xlim[0]), math.log(xlim[1])) if log else (float(xlim[0]), float(xlim[1]))
     else:
         pts = np.concatenate(
-            [y, [overall.ci_low, overall.ci_high]]
-            + [[p.ci_low, p.ci_high] for p in group_results.values()]
+            [y, [overall.ci_low, overall.ci_high]] + [[p.ci_low, p.ci_high] for _, _, p in blocks]
         )
         lim = _default_limits(pts - null, np.concatenate([lo, hi]) - null, log)
     _set_effect_axis(ax, lim[0], lim[1], log, fontsize)
@@ -450,39 +477,76 @@ def forest_plot(
         direction = f"the interval excludes the null, i.e. {side.lower()}"
     else:
         direction = "the interval includes the null value (no clear difference)"
-    model = (
-        "fixed-effect"
-        if _method_label(method, hksj) == "IV, Fixed"
-        else f"random-effects ({method}{', HKSJ' if hksj else ''})"
-    )
     txt = (
         f"Forest plot of {k} {'study' if k == 1 else 'studies'} ({measure}"
         f"{', log scale' if log else ''}). Study estimates range from "
-        f"{_plain(disp(y.min()))} to {_plain(disp(y.max()))}. Pooled {model} estimate "
-        f"{ci_txt}; {direction}."
+        f"{_plain(disp(y.min()))} to {_plain(disp(y.max()))}. Pooled {_model_text(overall)} "
+        f"estimate {ci_txt}; {direction}."
     )
-    if k > 1:
+    if k > 1 and np.isfinite(overall.i2):
         txt += f" Heterogeneity: I² = {overall.i2:.0f}%, tau² = {_plain(overall.tau2, 3)}."
     if show_pi:
         txt += (
             f" {pct:g}% prediction interval {_plain(disp(overall.pi_low))} to "
             f"{_plain(disp(overall.pi_high))}."
         )
-    if group_results:
+    if blocks:
         parts = [
-            f"{g} ({p.k} {'study' if p.k == 1 else 'studies'}): "
+            f"{g} ({idx.size} {'study' if idx.size == 1 else 'studies'}): "
             f"{_plain(disp(p.estimate))} ({_plain(disp(p.ci_low))} to "
             f"{_plain(disp(p.ci_high))})"
-            for g, p in group_results.items()
+            for g, idx, p in blocks
         ]
         txt += " Subgroups: " + "; ".join(parts) + "."
+        if subgroups is not None and len(blocks) > 1:
+            txt += (
+                f" Test for subgroup differences: Q = {_plain(subgroups.q_between)}, "
+                f"df = {subgroups.df_between}, {_pval(subgroups.p_between)}."
+            )
     return _attach(
         lay.fig,
         txt,
         kind="forest",
         k=k,
         labels=labels,
-        groups=list(group_results),
-        pooled=overall,
-        q_between=q_between,
+        weights=weights.tolist(),
+        groups=[g for g, _, _ in blocks],
+        pooled=pooled,
+        subgroups=subgroups,
+        q_between=None if subgroups is None else float(subgroups.q_between),
     )
+
+
+def _subgroup_blocks(
+    grp: np.ndarray | None, subgroups: FittedSubgroups | None, k: int, level: float
+) -> list[tuple[str, np.ndarray, FittedPool]]:
+    """``(group label, row indices, fitted subgroup result)`` per block, checked against rows."""
+    if grp is None and subgroups is None:
+        return []
+    if grp is None or subgroups is None:
+        raise ValueError(
+            "a grouped forest plot needs both group (the subgroup of each study) and subgroups "
+            "(the fitted subgroup analysis, e.g. analysis.stats.subgroups.subgroups(...))"
+        )
+    if len(grp) != k:
+        raise ValueError(f"group has {len(grp)} entries but the plot has {k} studies")
+    fitted = {str(g): res for g, res in subgroups.items()}
+    gstr = np.array([str(g) for g in grp])
+    order = list(dict.fromkeys(gstr.tolist()))
+    missing = [g for g in order if g not in fitted]
+    if missing:
+        raise ValueError(f"subgroups has no fitted result for group(s) {missing}")
+    unused = [g for g in fitted if g not in order]
+    if unused:
+        raise ValueError(f"subgroups has results for group(s) {unused} that no study belongs to")
+    blocks = []
+    for g in order:
+        idx = np.flatnonzero(gstr == g)
+        res = fitted[g]
+        _check_weights(res, idx.size, f"subgroups[{g!r}]")
+        if float(res.level) != level:
+            raise ValueError(
+                f"subgroups[{g!r}] was fitted at level {res.level}, pooled at level {level}"
+            )
+        blocks.append((g, idx, res))
+    return blocks

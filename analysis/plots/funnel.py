@@ -16,11 +16,13 @@ from scipy import stats
 
 from analysis.plots._common import (
     PALETTE,
+    FittedPool,
     _attach,
+    _check_weights,
     _get,
     _is_ratio,
+    _model_text,
     _plain,
-    _pool,
 )
 
 __all__ = ["funnel_plot"]
@@ -29,13 +31,12 @@ __all__ = ["funnel_plot"]
 def funnel_plot(
     yi: ArrayLike,
     vi: ArrayLike,
+    pooled: FittedPool,
     *,
     trim_fill: Any = None,
     filled_yi: ArrayLike | None = None,
     filled_vi: ArrayLike | None = None,
-    estimate: float | None = None,
     adjusted_estimate: float | None = None,
-    method: str = "REML",
     measure: str = "SMD",
     log_scale: bool | None = None,
     contours: tuple[float, float, float] = (0.10, 0.05, 0.01),
@@ -43,25 +44,35 @@ def funnel_plot(
     title: str | None = None,
     figsize: tuple[float, float] = (6.0, 5.2),
 ) -> Figure:
-    """Contour-enhanced funnel plot, optionally with trim-and-fill imputed studies.
+    """Contour-enhanced funnel plot of a fitted meta-analysis, optionally with trim-and-fill.
+
+    What is drawn: each study as a blue circle at (effect, standard error), the standard-error
+    axis inverted so the most precise studies are at the top; grey contours around the null
+    (``0 ± z·SE``) shading the regions of two-sided p between the three ``contours`` levels
+    (darkest for the largest p) and below the smallest; a thin grey line at the null; a black
+    vertical line at ``pooled.estimate`` (drawn as given, never re-pooled) and, with
+    ``pseudo_ci``, dotted lines at ``estimate ± 1.96·SE`` (the pseudo 95% confidence funnel);
+    imputed studies, when given, as open vermillion circles, and the adjusted estimate as a
+    dashed vermillion line. A legend under the axes names every element.
 
     Parameters
     ----------
     yi, vi : array-like
         Effect sizes (analysis scale; log for ratio measures) and sampling variances.
+    pooled : PoolResult
+        The fitted result of these studies in this order (e.g. from
+        :func:`analysis.stats.pooling.pool`; any object with the attributes of
+        :class:`analysis.stats.pooling.PoolResult`, see :class:`FittedPool`). Its ``estimate``
+        is the centre line; its estimate, CI and method are in the alt text.
     trim_fill : object, optional
-        Result of :func:`analysis.bias.trim_and_fill` (``TrimFillResult``: the imputed
+        Result of :func:`analysis.stats.bias.trim_and_fill` (``TrimFillResult``: the imputed
         studies are ``yi[imputed]``/``vi[imputed]`` and the adjusted estimate is
         ``estimate``), or any mapping/object with ``filled_yi``/``filled_vi`` (also
         ``yi_filled``, ``imputed_yi``, ...) and ``adjusted_estimate``/``estimate``.
     filled_yi, filled_vi : array-like, optional
         The imputed studies given directly (overrides ``trim_fill``).
-    estimate : float, optional
-        Pooled estimate for the vertical line; pooled with ``method`` when omitted.
     adjusted_estimate : float, optional
         Trim-and-fill adjusted estimate (dashed line); read from ``trim_fill`` if omitted.
-    method : str
-        Estimator passed to :func:`analysis.pooling.pool` when ``estimate`` is omitted.
     measure : str
         Name of the effect measure (axis label).
     log_scale : bool, optional
@@ -78,11 +89,19 @@ def funnel_plot(
     Returns
     -------
     matplotlib.figure.Figure
-        With ``fig.alt_text`` and ``fig.plot_info`` (``kind``, ``k``, ``k_filled``).
+        With ``fig.alt_text`` and ``fig.plot_info`` (``kind``, ``k``, ``k_filled``,
+        ``pooled``).
+
+    Raises
+    ------
+    ValueError
+        When ``len(pooled.weights)`` is not the number of studies.
     """
     y = np.asarray(yi, dtype=float)
     v = np.asarray(vi, dtype=float)
     k = len(y)
+    _check_weights(pooled, k, "pooled")
+    estimate = float(pooled.estimate)
     se = np.sqrt(v)
     log = _is_ratio(measure, log_scale)
     disp = np.exp if log else (lambda t: np.asarray(t, dtype=float))
@@ -93,7 +112,7 @@ def funnel_plot(
         fv = _get(trim_fill, ["filled_vi", "vi_filled", "vi_fill", "imputed_vi", "vi_imputed"])
         filled_df = _get(trim_fill, ["filled", "data"])
         mask = _get(trim_fill, ["imputed"])
-        if fy is None and mask is not None:  # analysis.bias.TrimFillResult
+        if fy is None and mask is not None:  # analysis.stats.bias.TrimFillResult
             mask = np.asarray(mask, dtype=bool)
             fy = np.asarray(_get(trim_fill, ["yi"]), dtype=float)[mask]
             fv = np.asarray(_get(trim_fill, ["vi"]), dtype=float)[mask]
@@ -107,8 +126,6 @@ def funnel_plot(
                 adjusted_estimate = float(getattr(adj, "estimate", adj))
     fy = None if fy is None else np.asarray(fy, dtype=float)
     fv = None if fv is None else np.asarray(fv, dtype=float)
-    if estimate is None:
-        estimate = _pool(y, v, method, False, 0.95).estimate
     all_se = se if fv is None else np.concatenate([se, np.sqrt(fv)])
     all_y = y if fy is None else np.concatenate([y, fy])
     se_max = float(all_se.max()) * 1.08 if all_se.size else 1.0
@@ -217,7 +234,9 @@ def funnel_plot(
         f"({measure}{', log scale' if log else ''}): effect size on the horizontal axis, "
         f"standard error on the vertical axis (inverted, most precise studies at the top). "
         f"Shaded contours mark p < {c1:g}, < {c2:g} and < {c3:g} around the null. "
-        f"Pooled estimate {_plain(float(disp(estimate)))}."
+        f"Pooled {_model_text(pooled)} estimate {_plain(float(disp(estimate)))} "
+        f"({float(pooled.level) * 100:g}% CI {_plain(float(disp(pooled.ci_low)))} to "
+        f"{_plain(float(disp(pooled.ci_high)))})."
     )
     n_left = int(np.sum(y < estimate))
     txt += f" {n_left} studies lie left and {k - n_left} right of the pooled estimate."
@@ -226,4 +245,4 @@ def funnel_plot(
         if adjusted_estimate is not None:
             txt += f"; adjusted estimate {_plain(float(disp(adjusted_estimate)))}"
         txt += "."
-    return _attach(fig, txt, kind="funnel", k=k, k_filled=kf)
+    return _attach(fig, txt, kind="funnel", k=k, k_filled=kf, pooled=pooled)
