@@ -191,8 +191,8 @@ def forest_plot(
         ``group`` may be column names; with ``None`` they must be arrays.
     pooled : PoolResult
         The fitted overall result of exactly these studies in this order, e.g. from
-        :func:`analysis.stats.pooling.pool` or :func:`analysis.stats.mantel_haenszel.
-        mantel_haenszel` (any object with the attributes of
+        :func:`analysis.stats.pooling.pool` or
+        :func:`analysis.stats.mantel_haenszel.mantel_haenszel` (any object with the attributes of
         :class:`analysis.stats.pooling.PoolResult`; see :class:`FittedPool`). A single study
         needs one too (what ``pool`` returns for one study).
     subgroups : SubgroupResult, optional
