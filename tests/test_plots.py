@@ -237,6 +237,14 @@ def test_figure_module_imports_no_other_figure_module(module):
     assert not {m for m in loaded if m.split(".")[1:2] in (["evidence"], ["review"], ["book"])}
 
 
+@pytest.mark.parametrize("module", FIGURE_MODULES)
+def test_figure_module_does_not_import_scipy_stats(module):
+    # scipy.stats costs ~0.3 s to import and the statistics core avoids it (scipy.special)
+    code = f"import sys, analysis.plots.{module}; print('scipy.stats' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
 def test_lazy_reexport_imports_only_the_module_needed():
     loaded = imported_after("from analysis.plots import funnel_plot")
     assert "analysis.plots.funnel" in loaded and "analysis.plots.forest" not in loaded

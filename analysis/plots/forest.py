@@ -11,7 +11,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.patches import Polygon, Rectangle
 from numpy.typing import ArrayLike
-from scipy import stats
+from scipy import special
 
 from analysis.plots._common import (
     PALETTE,
@@ -269,7 +269,7 @@ def forest_plot(
         raise ValueError("forest_plot needs at least one study")
     weights = _check_weights(pooled, k, "pooled")
     level = float(pooled.level)
-    z = stats.norm.ppf(1 - (1 - level) / 2)
+    z = special.ndtri(1 - (1 - level) / 2)
     lo = _resolve(data, ci_low)
     hi = _resolve(data, ci_high)
     if lo is None or hi is None:

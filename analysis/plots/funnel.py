@@ -12,7 +12,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from numpy.typing import ArrayLike
-from scipy import stats
+from scipy import special
 
 from analysis.plots._common import (
     PALETTE,
@@ -130,7 +130,7 @@ def funnel_plot(
     all_y = y if fy is None else np.concatenate([y, fy])
     se_max = float(all_se.max()) * 1.08 if all_se.size else 1.0
     c1, c2, c3 = sorted(contours, reverse=True)
-    z1, z2, z3 = (stats.norm.ppf(1 - c / 2) for c in (c1, c2, c3))
+    z1, z2, z3 = (special.ndtri(1 - c / 2) for c in (c1, c2, c3))
     half = max(np.abs(all_y).max(initial=0.0) * 1.08, z3 * se_max * 1.02)
 
     fig = Figure(figsize=figsize, layout="constrained")
@@ -150,7 +150,7 @@ def funnel_plot(
     handles += [Patch(facecolor=shades[j], label=labels[j]) for j in range(3)]
     ax.plot(disp(np.zeros(2)), [0, se_max], color="0.3", lw=0.8, zorder=1)
     if pseudo_ci:
-        zc = stats.norm.ppf(0.975)
+        zc = special.ndtri(0.975)
         for s in (-1, 1):
             ax.plot(disp(estimate + s * zc * grid), grid, color="black", lw=0.8, ls=":", zorder=2)
         handles.append(Line2D([], [], color="black", lw=0.8, ls=":", label="Pseudo 95% CI"))
