@@ -12,7 +12,7 @@ from matplotlib.figure import Figure
 from analysis.plots._common import (
     PALETTE,
     _attach,
-    _ci_segment,
+    _ci_segments,
     _Col,
     _default_limits,
     _favours_labels,
@@ -133,22 +133,33 @@ def cumulative_plot(
     else:
         lim = _default_limits(est, np.concatenate([lo, hi]), log)
     _set_effect_axis(ax, lim[0], lim[1], log, fontsize)
-    for i in range(n):
-        yy = h0 + i
-        _ci_segment(ax, yy, lo[i], hi[i], lim, disp)
-        if lim[0] <= est[i] <= lim[1]:
-            last = i == n - 1
-            ax.plot(
-                [disp(est[i])],
-                [yy],
-                marker="D" if last else "o",
-                ms=6 if last else 5,
-                color="black" if last else PALETTE["blue"],
-                mec="black",
-                mew=0.5,
-                ls="none",
-                zorder=3,
-            )
+    _ci_segments(ax, [h0 + i for i in range(n)], lo, hi, lim, disp)
+    inside = [i for i in range(n) if lim[0] <= est[i] <= lim[1]]
+    steps = [i for i in inside if i < n - 1]  # blue circles; the final step is a black diamond
+    if steps:
+        ax.plot(
+            [disp(est[i]) for i in steps],
+            [h0 + i for i in steps],
+            marker="o",
+            ms=5,
+            color=PALETTE["blue"],
+            mec="black",
+            mew=0.5,
+            ls="none",
+            zorder=3,
+        )
+    if n - 1 in inside:
+        ax.plot(
+            [disp(est[n - 1])],
+            [h0 + n - 1],
+            marker="D",
+            ms=6,
+            color="black",
+            mec="black",
+            mew=0.5,
+            ls="none",
+            zorder=3,
+        )
     ax.plot([disp(0.0)] * 2, [h0 - 0.5, h0 + n - 0.5], color="black", lw=0.8, zorder=1)
     _favours_labels(lay, disp(0.0), favours)
     f = n - 1

@@ -20,7 +20,7 @@ from analysis.plots._common import (
     _attach,
     _cell,
     _check_weights,
-    _ci_segment,
+    _ci_segments,
     _Col,
     _decimals,
     _default_limits,
@@ -405,11 +405,13 @@ def forest_plot(
     row_pt = fontsize * 1.8
     smax, smin = min(row_pt * 0.62, 10.0), 3.0
     wmax = max(weights.max(), 1e-12)
+    rows_y = [h0 + r for kind, r, _ in plot_items if kind == "study"]
+    rows_i = [i for kind, _, i in plot_items if kind == "study"]
+    _ci_segments(ax, rows_y, lo[rows_i], hi[rows_i], lim, disp)
     for kind, r, payload in plot_items:
         yy = h0 + r
         if kind == "study":
             i = payload
-            _ci_segment(ax, yy, lo[i], hi[i], lim, disp)
             if lim[0] <= y[i] <= lim[1]:
                 side = smin + (smax - smin) * math.sqrt(weights[i] / wmax)
                 ax.plot(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Literal
 
+import numpy as np
 import pandas as pd
 from matplotlib import ticker
 from matplotlib.figure import Figure
@@ -231,17 +232,26 @@ def rob_plot(
                     (j - 0.5, -0.5), 1, len(studies), facecolor="none", edgecolor="0.8", lw=0.5
                 )
             )
-        for i in range(1, len(studies)):
-            ax.plot([-0.5, len(doms) - 0.5], [i - 0.5, i - 0.5], color="0.8", lw=0.5)
+        if len(studies) > 1:  # row separators, one NaN-separated line
+            ax.plot(
+                [x for _ in range(1, len(studies)) for x in (-0.5, len(doms) - 0.5, np.nan)][:-1],
+                [y for i in range(1, len(studies)) for y in (i - 0.5, i - 0.5, np.nan)][:-1],
+                color="0.8",
+                lw=0.5,
+            )
         ms = min(cell_h, cell_w) * 72 * 0.72
-        for i, s in enumerate(studies):
-            for j, d in enumerate(doms):
-                cat = grid.get((s, d))
-                if cat is None:
-                    continue
+        cells = [
+            (i, j, grid[(s, d)])
+            for i, s in enumerate(studies)
+            for j, d in enumerate(doms)
+            if (s, d) in grid
+        ]
+        for cat in _ROB_CATS:  # one line of markers per judgement (circles never overlap)
+            at = [(i, j) for i, j, c in cells if c == cat]
+            if at:
                 ax.plot(
-                    [j],
-                    [i],
+                    [j for _, j in at],
+                    [i for i, _ in at],
                     marker="o",
                     ms=ms,
                     mfc=_ROB_COLOR[cat],
@@ -249,16 +259,17 @@ def rob_plot(
                     mew=0.5,
                     ls="none",
                 )
-                ax.text(
-                    j,
-                    i,
-                    _ROB_SYMBOL[cat],
-                    ha="center",
-                    va="center_baseline",
-                    fontsize=fs,
-                    fontweight="bold",
-                    color=_ROB_TEXTCOLOR[cat],
-                )
+        for i, j, cat in cells:
+            ax.text(
+                j,
+                i,
+                _ROB_SYMBOL[cat],
+                ha="center",
+                va="center_baseline",
+                fontsize=fs,
+                fontweight="bold",
+                color=_ROB_TEXTCOLOR[cat],
+            )
         tr = blended_transform_factory(fig.dpi_scale_trans, ax.transData)
         for i, s in enumerate(studies):
             ax.text(_MARGIN, i, s, transform=tr, ha="left", va="center", fontsize=fs)
@@ -294,6 +305,7 @@ def rob_plot(
         )
         ax2.set_ylim(len(doms) - 0.5, -0.5)
         ax2.set_xlim(0, 100)
+        bars: dict[str, list[tuple[int, float, float]]] = {c: [] for c in _ROB_CATS}
         for j, d in enumerate(doms):
             sub = df[df["domain"] == d]
             w = sub["study"].map(lambda s: float(w_map.get(s, 0.0))).to_numpy()
@@ -302,17 +314,20 @@ def rob_plot(
             for cat in _ROB_CATS:
                 share = 100 * w[(sub["judgement"] == cat).to_numpy()].sum() / tot if tot else 0
                 if share > 0:
-                    ax2.barh(
-                        j,
-                        share,
-                        left=left,
-                        height=0.7,
-                        color=_ROB_COLOR[cat],
-                        edgecolor="black",
-                        lw=0.5,
-                        hatch=_ROB_HATCH[cat],
-                    )
+                    bars[cat].append((j, share, left))
                 left += share
+        for cat, segs in bars.items():  # one barh per judgement (bars of a row never overlap)
+            if segs:
+                ax2.barh(
+                    [j for j, _, _ in segs],
+                    [share for _, share, _ in segs],
+                    left=[left for _, _, left in segs],
+                    height=0.7,
+                    color=_ROB_COLOR[cat],
+                    edgecolor="black",
+                    lw=0.5,
+                    hatch=_ROB_HATCH[cat],
+                )
         ax2.set_yticks(range(len(doms)), doms, fontsize=fs)
         ax2.tick_params(axis="y", length=0, pad=6)
         ax2.tick_params(axis="x", labelsize=fs - 1)
