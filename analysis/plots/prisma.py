@@ -35,6 +35,14 @@ def prisma_flow(
 ) -> Figure:
     """PRISMA 2020 flow diagram (new review; databases and registers).
 
+    The counts are printed as given. Drawn: the left column of boxes (records identified,
+    records screened, reports sought for retrieval, reports assessed for eligibility, studies
+    and reports included) joined top to bottom by arrows, all but the last with an arrow to a
+    box on the right (records removed before screening, records excluded, reports not
+    retrieved, reports excluded with their reasons); sky-blue rounded bars on the left name the
+    phases (Identification, Screening, Included). Lines wrap at 52 characters and every box is
+    as wide as the longest line, so no text crosses a box edge.
+
     Parameters
     ----------
     counts : mapping of str to int or str

@@ -89,6 +89,17 @@ def rob_plot(
 ) -> Figure:
     """Risk-of-bias traffic-light plot and/or weighted summary bar plot.
 
+    Nothing is computed beyond counting: the judgements are drawn as given. The traffic light
+    is a grid with one row per study (labels on the left) and one column per domain (headed
+    ``D1``, ``D2``, ... and ``Overall``), each judged cell a circle coloured by judgement
+    (bluish green low, yellow middle, vermillion high) with a bold symbol (``+``, ``?``, ``−``)
+    so the grid reads in grayscale; under it the key ``D1: <domain name>`` ... and a legend.
+    The summary has one horizontal bar per domain, stacked left to right low, middle, high,
+    each segment's length the percentage of studies (or of ``weights``) with that judgement,
+    the middle and high segments hatched; a percentage axis and a legend under it. The middle
+    category is labelled "Some concerns", "Unclear" or "Some concerns / unclear" after the
+    judgements present.
+
     Parameters
     ----------
     rob_df : pandas.DataFrame
