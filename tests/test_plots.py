@@ -6,8 +6,13 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import dataclasses  # noqa: E402
 import itertools  # noqa: E402
 import math  # noqa: E402
+import re  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import warnings  # noqa: E402
 from types import SimpleNamespace  # noqa: E402
 
 import matplotlib.pyplot as plt  # noqa: E402
@@ -16,9 +21,13 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.patches import Polygon  # noqa: E402
 from matplotlib.text import Text  # noqa: E402
 
 from analysis import plots  # noqa: E402
+from analysis.stats.mantel_haenszel import mantel_haenszel  # noqa: E402
+from analysis.stats.pooling import PoolResult, pool  # noqa: E402
+from analysis.stats.subgroups import SubgroupResult, subgroups  # noqa: E402
 
 SIZES = (1, 2, 10, 40)
 NAMES = [
@@ -91,6 +100,28 @@ def rob_data(k: int, seed: int = 0) -> pd.DataFrame:
     cats = ["low", "some concerns", "high"]
     rows = [(s, d, cats[rng.choice(3, p=[0.5, 0.3, 0.2])]) for s in labels_for(k) for d in DOMAINS]
     return pd.DataFrame(rows, columns=["study_id", "domain", "judgement"])
+
+
+def fit(df: pd.DataFrame, method: str = "REML", hksj: bool = False) -> PoolResult:
+    """The fitted result a caller passes to the plots (one study: the study itself)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # "heterogeneity ... with one study"
+        return pool(df["yi"], df["vi"], method=method, hksj=hksj)
+
+
+def fit_subgroups(df: pd.DataFrame, method: str = "REML", hksj: bool = False) -> SubgroupResult:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # one-study subgroups
+        return subgroups(df["yi"], df["vi"], df["group"], method=method, hksj=hksj)
+
+
+def forest_texts(fig: Figure) -> list[str]:
+    return [t.get_text() for t in fig.findobj(Text) if t.get_text()]
+
+
+def weight_texts(texts: list[str]) -> list[str]:
+    """The weight column's cells (``"12.3%"``), top to bottom."""
+    return [t for t in texts if re.fullmatch(r"\d+\.\d%", t)]
 
 
 def visible_texts(fig: Figure) -> tuple[list[Text], object]:
@@ -176,15 +207,68 @@ def test_overlap_checker_detects_overlap():
 
 def test_figures_are_not_registered_with_pyplot():
     before = plt.get_fignums()
-    plots.forest_plot(continuous(3))
+    df = continuous(3)
+    plots.forest_plot(df, fit(df))
     assert plt.get_fignums() == before
+
+
+FIGURE_MODULES = ("forest", "funnel", "rob", "cumulative", "prisma")
+
+
+def imported_after(statement: str) -> set[str]:
+    """The ``analysis`` modules a fresh interpreter has imported after running ``statement``."""
+    code = (
+        f"import sys; {statement}; "
+        "print('\\n'.join(m for m in sys.modules if m == 'analysis' or m.startswith('analysis.')))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    return set(out.split())
+
+
+@pytest.mark.parametrize("module", FIGURE_MODULES)
+def test_figure_module_imports_no_other_figure_module(module):
+    loaded = imported_after(f"import analysis.plots.{module}")
+    assert f"analysis.plots.{module}" in loaded
+    others = {f"analysis.plots.{m}" for m in FIGURE_MODULES if m != module}
+    assert not loaded & others
+    # layering: plots may use the statistics core, never the data, review or build layers
+    assert not {m for m in loaded if m.split(".")[1:2] in (["evidence"], ["review"], ["book"])}
+
+
+@pytest.mark.parametrize("module", FIGURE_MODULES)
+def test_figure_module_does_not_import_scipy_stats(module):
+    # scipy.stats costs ~0.3 s to import and the statistics core avoids it (scipy.special)
+    code = f"import sys, analysis.plots.{module}; print('scipy.stats' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_lazy_reexport_imports_only_the_module_needed():
+    loaded = imported_after("from analysis.plots import funnel_plot")
+    assert "analysis.plots.funnel" in loaded and "analysis.plots.forest" not in loaded
+    assert (
+        imported_after("import analysis.plots") & {f"analysis.plots.{m}" for m in FIGURE_MODULES}
+        == set()
+    )
+    assert set(plots.__all__) == {
+        "PALETTE",
+        "alt_text",
+        "cumulative_plot",
+        "forest_plot",
+        "funnel_plot",
+        "prisma_flow",
+        "rob_plot",
+    }
+    assert plots.forest_plot.__module__ == "analysis.plots.forest"
 
 
 # ---------------------------------------------------------------------------- forest
 @pytest.mark.parametrize("k", SIZES)
 def test_forest_continuous(k):
     df = continuous(k, seed=k)
-    fig = plots.forest_plot(df, measure="SMD", title="Depression severity")
+    fig = plots.forest_plot(df, fit(df), measure="SMD", title="Depression severity")
     assert_no_overlap(fig)
     assert count_labels(fig, list(df["label"])) == k
     assert fig.plot_info["k"] == k
@@ -193,12 +277,13 @@ def test_forest_continuous(k):
     assert any(t.startswith("Total") for t in texts)
     assert ("Prediction interval" in texts) == (k >= 3)
     assert "Favours psychotherapy" in texts and "Favours control" in texts
+    assert "IV, Random (REML), 95% CI" in texts
 
 
 @pytest.mark.parametrize("k", SIZES)
 def test_forest_dichotomous_ratio_log_scale(k):
     df = dichotomous(k, seed=10 + k)
-    fig = plots.forest_plot(df, measure="RR", higher_favours_treatment=True)
+    fig = plots.forest_plot(df, fit(df), measure="RR", higher_favours_treatment=True)
     assert fig.get_axes()[0].get_xscale() == "log"
     assert_no_overlap(fig)
     assert count_labels(fig, list(df["label"])) == k
@@ -213,7 +298,9 @@ def test_forest_dichotomous_ratio_log_scale(k):
 @pytest.mark.parametrize("k", SIZES)
 def test_forest_subgroups(k):
     df = continuous(k, seed=20 + k)
-    fig = plots.forest_plot(df, group="group", method="REML", hksj=k > 2)
+    hksj = k > 2
+    pooled, sg = fit(df, hksj=hksj), fit_subgroups(df, hksj=hksj)
+    fig = plots.forest_plot(df, pooled, subgroups=sg, group="group")
     assert_no_overlap(fig)
     assert count_labels(fig, list(df["label"])) == k
     texts = [t.get_text() for t in fig.findobj(Text)]
@@ -221,6 +308,7 @@ def test_forest_subgroups(k):
     assert all(g in texts for g in groups)
     assert sum(t.startswith("Subtotal") for t in texts) == len(groups)
     assert any(t.startswith("Test for subgroup differences") for t in texts) == (len(groups) > 1)
+    assert fig.plot_info["groups"] == groups
     check_alt(fig, k)
 
 
@@ -230,7 +318,9 @@ def test_forest_extreme_cis_and_arrays():
     vi = rng.uniform(0.01, 0.08, 10)
     vi[2], vi[7] = 25.0, 4.0  # very wide intervals
     yi[5] = -6.0  # estimate far outside the default axis
-    fig = plots.forest_plot(yi=yi, vi=vi, label=labels_for(10), measure="g", arms=None)
+    fig = plots.forest_plot(
+        None, pool(yi, vi), yi=yi, vi=vi, label=labels_for(10), measure="g", arms=None
+    )
     assert_no_overlap(fig)
     lo, hi = fig.get_axes()[0].get_xlim()
     assert lo < 0 < hi and hi - lo < 20  # axis not blown up by the extreme CIs
@@ -241,6 +331,8 @@ def test_forest_from_confidence_limits_ratio_with_xlim():
     yi = np.log([0.5, 0.8, 1.2, 2.0])
     lo, hi = yi - 0.4, yi + 0.6
     fig = plots.forest_plot(
+        None,
+        pool(yi, ((hi - lo) / (2 * 1.959964)) ** 2),
         yi=yi,
         vi=None,
         ci_low=lo,
@@ -259,22 +351,156 @@ def test_forest_from_confidence_limits_ratio_with_xlim():
 
 def test_forest_custom_favours_and_fixed_effect():
     df = continuous(5, seed=5)
-    fig = plots.forest_plot(df, method="FE", favours=("Favours MBCT", "Favours TAU"))
+    fig = plots.forest_plot(df, fit(df, "FE"), favours=("Favours MBCT", "Favours TAU"))
     texts = [t.get_text() for t in fig.findobj(Text)]
     assert "Favours MBCT" in texts and "Favours TAU" in texts
-    assert any("Fixed" in t for t in texts)
+    assert "IV, Fixed, 95% CI" in texts
     assert_no_overlap(fig)
+
+
+def test_forest_overall_test_is_t_with_df_under_hksj_else_z():
+    df = continuous(8, seed=8)
+    hk = fit(df, hksj=True)
+    texts = forest_texts(plots.forest_plot(df, hk))
+    # Knapp-Hartung: a t test on k - 1 = 7 degrees of freedom
+    assert any(
+        t.startswith(f"Test for overall effect: t = {abs(hk.stat):.2f}, df = 7 (") for t in texts
+    )
+    assert "IV, Random (REML), HKSJ, 95% CI" in texts
+    z = fit(df)
+    texts = forest_texts(plots.forest_plot(df, z))
+    assert any(t.startswith(f"Test for overall effect: Z = {abs(z.stat):.2f} (") for t in texts)
+
+
+def test_forest_draws_the_result_passed_in_not_a_re_pooled_one():
+    df = continuous(4, seed=44)
+    fitted = fit(df)
+    # a result no pooling of these data gives: the plot must show exactly these numbers
+    given = dataclasses.replace(
+        fitted, estimate=-1.234, ci_low=-1.5, ci_high=-0.9, weights=(10.0, 20.0, 30.0, 40.0)
+    )
+    fig = plots.forest_plot(df, given, arms=None, prediction_interval=False)
+    texts = forest_texts(fig)
+    assert "−1.23 [−1.50, −0.90]" in texts
+    assert f"{fitted.estimate:.2f}".replace("-", "−") not in " ".join(texts)
+    assert weight_texts(texts) == ["10.0%", "20.0%", "30.0%", "40.0%", "100.0%"]
+    ax = fig.get_axes()[0]
+    (diamond,) = [
+        p for p in ax.patches if isinstance(p, Polygon) and p.get_facecolor()[:3] == (0, 0, 0)
+    ]
+    assert sorted(diamond.get_xy()[:4, 0]) == pytest.approx([-1.5, -1.234, -1.234, -0.9])
+    dashed = [ln for ln in ax.lines if ln.get_linestyle() == "--"]
+    assert [tuple(ln.get_xdata()) for ln in dashed] == [(-1.234, -1.234)]
+    # squares grow with the weights passed in: the last study (40%) has the largest square
+    sizes = [ln.get_markersize() for ln in ax.lines if ln.get_marker() == "s"]
+    assert sizes == sorted(sizes) and sizes[0] < sizes[-1]
+
+
+@pytest.mark.parametrize("k", [2, 3, 10])
+def test_forest_mantel_haenszel(k):
+    df = dichotomous(k, seed=60 + k)
+    mh = mantel_haenszel(df["ai"], df["n1i"], df["ci"], df["n2i"], "RR")
+    fig = plots.forest_plot(df, mh, measure="RR", higher_favours_treatment=True)
+    assert_no_overlap(fig)
+    texts = forest_texts(fig)
+    assert "M-H, Fixed, 95% CI" in texts
+    # Mantel-Haenszel RR weights, w_i = c_i n1_i / N_i (Cochrane Handbook), in percent
+    n = df["n1i"] + df["n2i"]
+    w = df["ci"] * df["n1i"] / n
+    expected_w = [f"{x:.1f}%" for x in 100 * w / w.sum()]
+    assert weight_texts(texts) == [*expected_w, "100.0%"]
+    iv = fit(df)
+    assert expected_w != [f"{x:.1f}%" for x in iv.weights]  # the IV weights would differ
+    # the total row shows the MH estimate, sum(a n2 / N) / sum(c n1 / N), and the MH CI
+    rr = (df["ai"] * df["n2i"] / n).sum() / w.sum()
+    total = f"{rr:.2f} [{math.exp(mh.ci_low):.2f}, {math.exp(mh.ci_high):.2f}]"
+    assert total in texts
+    iv_total = (
+        f"{math.exp(iv.estimate):.2f} [{math.exp(iv.ci_low):.2f}, {math.exp(iv.ci_high):.2f}]"
+    )
+    assert iv_total != total and iv_total not in texts
+    assert any(t.startswith("Test for overall effect: Z = ") for t in texts)
+    assert "Mantel-Haenszel fixed-effect" in check_alt(fig, k)
+
+
+def test_forest_mantel_haenszel_random_label():
+    df = dichotomous(6, seed=66)
+    mh = mantel_haenszel(df["ai"], df["n1i"], df["ci"], df["n2i"], "OR", random=True)
+    texts = forest_texts(plots.forest_plot(df, mh, measure="OR"))
+    assert "M-H, Random, 95% CI" in texts
+    assert weight_texts(texts)[:-1] == [f"{x:.1f}%" for x in mh.weights]
+
+
+def test_forest_subgroup_results_are_drawn_as_given():
+    df = continuous(12, seed=22)
+    sg = fit_subgroups(df)
+    texts = forest_texts(plots.forest_plot(df, fit(df), subgroups=sg, group="group"))
+    (line,) = [t for t in texts if t.startswith("Test for subgroup differences")]
+    assert line.startswith(f"Test for subgroup differences: Q = {sg.q_between:.2f}, df = 2 (")
+    for res in sg.values():  # each subtotal shows its own subgroup's fit
+        assert (
+            f"{res.estimate:.2f} [{res.ci_low:.2f}, {res.ci_high:.2f}]".replace("-", "−") in texts
+        )
+    # a between-group test and a subtotal that no recomputation gives: drawn as passed
+    second = list(sg)[1]
+    results = dict(sg.results)
+    results[second] = dataclasses.replace(sg[second], estimate=0.123, ci_low=0.05, ci_high=0.2)
+    given = dataclasses.replace(sg, results=results, q_between=7.5, df_between=2, p_between=0.0235)
+    fig = plots.forest_plot(df, fit(df), subgroups=given, group="group")
+    texts = forest_texts(fig)
+    assert "Test for subgroup differences: Q = 7.50, df = 2 (p = 0.02)" in texts
+    assert "0.12 [0.05, 0.20]" in texts
+    assert fig.plot_info["q_between"] == 7.5
+
+
+def test_forest_rejects_weights_that_do_not_match_the_rows():
+    df = continuous(6, seed=6)
+    with pytest.raises(ValueError, match="5 weights but the plot has 6 studies"):
+        plots.forest_plot(df, fit(df.iloc[:5]))
+    sg = fit_subgroups(df)
+    g = next(iter(sg))
+    results = dict(sg.results)
+    results[g] = dataclasses.replace(sg[g], weights=(*sg[g].weights, 1.0))
+    with pytest.raises(ValueError, match="subgroups"):
+        plots.forest_plot(
+            df, fit(df), subgroups=dataclasses.replace(sg, results=results), group="group"
+        )
+
+
+def test_forest_rejects_a_group_missing_from_subgroups():
+    df = continuous(12, seed=22)
+    sg = fit_subgroups(df)
+    missing = next(iter(sg))
+    partial = dataclasses.replace(sg, results={g: r for g, r in sg.items() if g != missing})
+    with pytest.raises(ValueError, match=f"no fitted result for group.*{missing}"):
+        plots.forest_plot(df, fit(df), subgroups=partial, group="group")
+    with pytest.raises(ValueError, match="needs both group"):
+        plots.forest_plot(df, fit(df), group="group")
+    with pytest.raises(ValueError, match="needs both group"):
+        plots.forest_plot(df, fit(df), subgroups=sg)
 
 
 # ---------------------------------------------------------------------------- funnel
 @pytest.mark.parametrize("k", SIZES)
 def test_funnel(k):
     df = continuous(k, seed=30 + k)
-    fig = plots.funnel_plot(df["yi"], df["vi"])
+    fig = plots.funnel_plot(df["yi"], df["vi"], fit(df))
     ax = fig.get_axes()[0]
     assert ax.yaxis_inverted()
     assert_no_overlap(fig)
     check_alt(fig, k)
+
+
+def test_funnel_centre_line_is_the_result_passed_in():
+    df = continuous(10, seed=35)
+    given = dataclasses.replace(fit(df), estimate=0.5, ci_low=0.25, ci_high=0.75)
+    fig = plots.funnel_plot(df["yi"], df["vi"], given, pseudo_ci=False)
+    ax = fig.get_axes()[0]
+    solid_black = [ln for ln in ax.lines if ln.get_color() == "black" and ln.get_linestyle() == "-"]
+    assert [tuple(ln.get_xdata()) for ln in solid_black] == [(0.5, 0.5)]
+    assert "estimate 0.50 (95% CI 0.25 to 0.75)" in plots.alt_text(fig)
+    with pytest.raises(ValueError, match="weights"):
+        plots.funnel_plot(df["yi"], df["vi"], fit(df.iloc[:9]))
 
 
 def test_funnel_trim_and_fill_result_object():
@@ -284,7 +510,7 @@ def test_funnel_trim_and_fill_result_object():
     vi = rng.uniform(0.01, 0.2, 15)
     yi = -0.3 - 1.5 * np.sqrt(vi) + rng.normal(0, 0.05, 15)  # small-study effect
     tf = trim_and_fill(yi, vi, method="DL")
-    fig = plots.funnel_plot(yi, vi, trim_fill=tf)
+    fig = plots.funnel_plot(yi, vi, pool(yi, vi, "DL"), trim_fill=tf)
     assert fig.plot_info["k_filled"] == int(np.sum(tf.imputed))
     assert_no_overlap(fig)
     check_alt(fig, 15)
@@ -293,7 +519,7 @@ def test_funnel_trim_and_fill_result_object():
 def test_funnel_filled_arrays_and_ratio():
     df = dichotomous(10, seed=4)
     ns = SimpleNamespace(filled_yi=[0.2, 0.4], filled_vi=[0.1, 0.3], estimate=0.1)
-    fig = plots.funnel_plot(df["yi"], df["vi"], trim_fill=ns, measure="OR")
+    fig = plots.funnel_plot(df["yi"], df["vi"], fit(df), trim_fill=ns, measure="OR")
     assert fig.plot_info["k_filled"] == 2
     assert fig.get_axes()[0].get_xscale() == "log"
     assert "imputed 2" in plots.alt_text(fig)
