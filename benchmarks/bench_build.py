@@ -12,10 +12,15 @@ edit the forest plot        a comment appended to the forest plot's module
 edit pooling                a comment appended to ``analysis/stats/pooling.py``
 ==========================  ==============================================================
 
-and prints the seconds and the number of notebooks executed for each, then checks the
-targets: a no-op rebuild executes nothing and takes at most a tenth of a clean build; a data
+and prints the seconds and the number of notebooks executed for each. In the same run it
+times as many bare papermill launches of an empty notebook as the clean build executed (as many
+at a time as the build's workers): what executing the book would cost if every notebook were
+empty, i.e. the fixed cost of starting Python, papermill and a kernel per notebook. The ratio
+clean build / bare launches tells how much of a clean build is the analysis itself. It then checks
+the targets: a no-op rebuild executes nothing and takes at most a tenth of a clean build; a data
 change executes only notebooks that read data; an edit of a module executes exactly the
-notebooks whose manifest records it (none for the build tooling). The table is also written to
+notebooks whose manifest records it (none for the build tooling); a clean build takes at most
+:data:`MAX_RATIO` times the bare launches. The table is also written to
 ``_build/bench-build.json``. Exit status 1 when a build fails or a target is not met.
 """
 
@@ -23,9 +28,12 @@ from __future__ import annotations
 
 import csv
 import json
+import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from analysis.book.sandbox import (
@@ -43,6 +51,37 @@ from analysis.book.sandbox import (
 
 REPO = Path(__file__).resolve().parents[1]
 OUTPUT = REPO / "_build" / "bench-build.json"
+JOBS = 2
+#: Target: a clean build costs at most this many times the bare launches of its notebooks.
+MAX_RATIO = 3.0
+
+
+def bare_launches(count: int, folder: Path, jobs: int = JOBS) -> float:
+    """Seconds to run ``count`` papermill processes on an empty notebook, ``jobs`` at a time.
+
+    Each launch is what the build paid per notebook before any analysis ran: a Python process,
+    papermill's imports, a fresh ``python3`` kernel and its shutdown.
+    """
+    import nbformat
+
+    empty = folder / "empty.ipynb"
+    notebook = nbformat.v4.new_notebook()
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                       "language": "python"}  # fmt: skip
+    nbformat.write(notebook, empty)
+
+    def launch(i: int) -> None:
+        out = folder / f"empty-{i}.ipynb"
+        subprocess.run(
+            [sys.executable, "-m", "papermill", str(empty), str(out), "-k", "python3",
+             "--no-progress-bar", "--log-level", "WARNING"],
+            check=True, capture_output=True,
+        )  # fmt: skip
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        list(pool.map(launch, range(count)))
+    return time.perf_counter() - start
 
 
 def change_one_value(root: Path) -> None:
@@ -68,7 +107,7 @@ def main() -> int:
         def case(name: str, edit: Callable[[], None] | None = None) -> BuildRun:
             if edit is not None:
                 edit()
-            run = run_build(root)
+            run = run_build(root, jobs=JOBS)
             if run.returncode != 0:
                 print(run.output[-4000:])
                 raise SystemExit(f"the build failed in case {name!r}")
@@ -92,6 +131,15 @@ def main() -> int:
             ))  # fmt: skip
 
         clean = case("clean build")
+        bare_dir = Path(tmp) / "bare"
+        bare_dir.mkdir()
+        bare = bare_launches(clean.report["executed"], bare_dir)
+        ratio = clean.seconds / bare
+        checks.append((
+            f"clean build <= {MAX_RATIO:g} x {clean.report['executed']} bare papermill launches",
+            ratio <= MAX_RATIO,
+            f"{clean.seconds:.1f} s / {bare:.1f} s = {ratio:.2f}",
+        ))  # fmt: skip
         noop = case("no-op rebuild")
         checks.append((
             f"no-op rebuild: 0 executed and <= 1/10 of a clean build ({clean.seconds / 10:.1f} s)",
@@ -120,11 +168,21 @@ def main() -> int:
     print(f"{'case':<26}{'seconds':>9}{'executed':>10}{'reused':>8}")
     for row in rows:
         print(f"{row['case']:<26}{row['seconds']:>9.1f}{row['executed']:>10}{row['reused']:>8}")
+    print(
+        f"{'bare papermill launches':<26}{bare:>9.1f}{clean.report['executed']:>10}"
+        f"{'':>8}   (empty notebook, {JOBS} at a time)"
+    )
+    print(f"ratio clean build / bare launches: {ratio:.2f} (target <= {MAX_RATIO:g})")
     print()
     for text, ok, detail in checks:
         print(f"target {text}: {'met' if ok else 'NOT met'}{f' ({detail})' if detail else ''}")
     OUTPUT.parent.mkdir(parents=True, exist_ok=True)
-    payload = {"cases": rows, "targets": [{"target": t, "met": ok} for t, ok, _ in checks]}
+    payload = {
+        "cases": rows,
+        "bare_launches": {"count": rows[0]["executed"], "seconds": round(bare, 2), "jobs": JOBS},
+        "ratio_clean_to_bare": round(ratio, 2),
+        "targets": [{"target": t, "met": ok} for t, ok, _ in checks],
+    }
     OUTPUT.write_text(json.dumps(payload, indent=1))
     print(f"\nwrote {OUTPUT}")
     return 0 if all(ok for _, ok, _ in checks) else 1
