@@ -25,7 +25,14 @@ from pathlib import Path
 
 import yaml
 
-from analysis.book.cache import CACHE_DIR, FileHashes, execution_key, lock_hash, stale_reason
+from analysis.book.cache import (
+    CACHE_DIR,
+    FileHashes,
+    execution_key,
+    listing_digest,
+    lock_hash,
+    stale_reason,
+)
 from analysis.book.discovery import Notebook
 from analysis.book.errors import BuildError
 
@@ -91,6 +98,23 @@ def recorded_reads(listing: Path, root: Path, hashes: FileHashes) -> dict[str, s
     return reads
 
 
+def recorded_listings(listing: Path, root: Path) -> dict[str, str]:
+    """The data folders a tracker listed (absolute paths, one a line), with their entries' hash.
+
+    Paths are made relative to ``root``; folders outside it are left out (the tracker only
+    records folders under the data folder).
+    """
+    lines = set(listing.read_text(encoding="utf-8").splitlines()) if listing.exists() else set()
+    listed: dict[str, str] = {}
+    for line in sorted(lines - {""}):
+        try:
+            rel = Path(line).relative_to(root).as_posix()
+        except ValueError:
+            continue
+        listed[rel] = listing_digest(root / rel)
+    return listed
+
+
 def _execute(root: Path, nb: Notebook, key: str, cache: Path, hashes: FileHashes) -> Execution:
     run = Execution(notebook=nb, key=key)
     out_dir = cache / nb.slug
@@ -103,6 +127,7 @@ def _execute(root: Path, nb: Notebook, key: str, cache: Path, hashes: FileHashes
         results = tmp_path / "results.json"
         reads = tmp_path / "reads.txt"
         imports = tmp_path / "imports.txt"
+        listings = tmp_path / "listings.txt"
         params = tmp_path / "parameters.yml"
         params.write_text(yaml.safe_dump(nb.parameters), encoding="utf-8")
         env = dict(os.environ)
@@ -111,6 +136,7 @@ def _execute(root: Path, nb: Notebook, key: str, cache: Path, hashes: FileHashes
         env["TRD_PAGE"] = nb.page
         env["TRD_READS_FILE"] = str(reads)
         env["TRD_IMPORTS_FILE"] = str(imports)
+        env["TRD_LISTINGS_FILE"] = str(listings)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), env.get("PYTHONPATH")]))
         env.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
         cmd = [
@@ -144,6 +170,7 @@ def _execute(root: Path, nb: Notebook, key: str, cache: Path, hashes: FileHashes
         manifest = {
             "key": key,
             "data_reads": data_reads,
+            "data_listings": recorded_listings(listings, root),
             "code_reads": code_reads,
             "seconds": round(run.seconds, 2),
         }
