@@ -20,7 +20,7 @@ removed from such a folder re-executes it. A cached execution is reused when its
 every recorded file still has the recorded hash and every listed folder the same entries
 (:func:`stale_reason`), so an edit to a module no notebook imports (the build itself) executes
 nothing, and an edit to ``analysis/stats/pooling.py`` executes exactly the notebooks that
-loaded it. """
+loaded it."""
 
 from __future__ import annotations
 
