@@ -421,19 +421,26 @@ class NotebookRunner:
             record_timing=False, extra_arguments=list(KERNEL_ARGUMENTS),
             on_cell_execute=on_cell_execute,
         )  # fmt: skip
+        task = asyncio.ensure_future(client.async_execute(env=env, cwd=str(cwd)))
         try:
-            await asyncio.wait_for(client.async_execute(env=env, cwd=str(cwd)), self.timeout)
+            done, _ = await asyncio.wait({task}, timeout=self.timeout)
+            if not done:  # past the limit: stop the kernel, then report the running cell
+                task.cancel()
+                await asyncio.wait({task})
+                if not task.cancelled():
+                    task.exception()  # retrieved: nbclient reports the cancel as a dead kernel
+                label, source = _cell_label(notebook, running["cell"])
+                reason = f"timed out after {self.timeout:g} s (the limit per notebook)"
+                run.summary = f"notebook {nb.source}, {label}: {reason}"
+                run.error = "\n".join(
+                    [f"notebook {_where(nb)} {reason}", f"while running {label}:"]
+                    + ["    " + s for s in source]
+                    + [f"(set --timeout or ${TIMEOUT_ENV} to allow more time)"]
+                )
+            else:
+                task.result()
         except CellExecutionError:
             run.summary, run.error = describe_failure(nb, notebook)
-        except TimeoutError:
-            label, source = _cell_label(notebook, running["cell"])
-            reason = f"timed out after {self.timeout:g} s (the limit per notebook)"
-            run.summary = f"notebook {nb.source}, {label}: {reason}"
-            run.error = "\n".join(
-                [f"notebook {_where(nb)} {reason}", f"while running {label}:"]
-                + ["    " + s for s in source]
-                + [f"(set --timeout or ${TIMEOUT_ENV} to allow more time)"]
-            )
         except (DeadKernelError, RuntimeError, OSError) as exc:
             label, _ = _cell_label(notebook, running["cell"])
             reason = f"the kernel died ({type(exc).__name__}: {exc})"
@@ -443,6 +450,8 @@ class NotebookRunner:
             run.summary = f"notebook {nb.source}, {label}: {reason}"
             run.error = "\n".join([f"notebook {_where(nb)}: {reason} in {label}", *tail])
         finally:
+            if not task.done():
+                task.cancel()
             await _stop(km, client)
         return notebook
 
