@@ -331,6 +331,7 @@ class NotebookRunner:
             except BaseException as exc:  # re-raised in the calling thread
                 failure.append(exc)
             finally:
+                _drain(loop)
                 loop.close()
 
         thread = threading.Thread(target=main, name="notebooks", daemon=True)
@@ -492,6 +493,16 @@ class NotebookRunner:
         }
         (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=1))
         run.executed = True
+
+
+def _drain(loop: asyncio.AbstractEventLoop) -> None:
+    """Cancel and finish what nbclient left running (its kernel-alive polls after a cancel)."""
+    pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+    for task in pending:
+        task.cancel()
+    if pending:
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+    loop.run_until_complete(loop.shutdown_asyncgens())
 
 
 async def _stop(km: Any, client: Any) -> None:

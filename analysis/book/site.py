@@ -29,29 +29,69 @@ SITE_DIR = Path("_build/html")
 #: The published versions of the site; ``_build/html`` links to one of them.
 VERSIONS_DIR = Path("_build/site")
 #: Lines of Jupyter Book's output that explain a failure (besides the last lines).
-CAUSE = re.compile(r"warning|error|exception|traceback|failed|invalid|cannot|could not", re.I)
+CAUSE = re.compile(r"warning|error|exception|failed|invalid|cannot|could not|expected", re.I)
 #: Lines kept from the end of Jupyter Book's output when it fails.
 TAIL_LINES = 25
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_EXCEPTION = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Required|Warning|Interrupt)\b[^:]*: ")
 
 
-def failure_detail(output: str) -> tuple[str, str]:
+def _readable(output: str, src: Path | None) -> list[str]:
+    """The lines of a tool's output without colours, traceback frames or rules; staged paths
+    relative to the staged tree (so they name the repository's files)."""
+    lines: list[str] = []
+    in_frame = False
+    for raw in output.splitlines():
+        line = _ANSI.sub("", raw).rstrip()
+        if src is not None:
+            line = line.replace(f"{src}{os.sep}", "")
+        if not line.strip():
+            continue
+        if re.match(r"\s+File \"", line):
+            in_frame = True
+            continue
+        if in_frame and line.startswith("    "):
+            continue  # the source line and carets of a frame
+        in_frame = False
+        if line.startswith("Traceback (most recent call last)") or set(line.strip()) <= set("=^~-"):
+            continue
+        lines.append(line)
+    return lines
+
+
+def failure_detail(output: str, src: Path | None = None) -> tuple[str, str]:
     """(one-line cause, details) of a failed Jupyter Book run, from its output.
 
-    The details keep every line that names a warning, error or exception (with the line after
-    it, where tools such as pybtex put the file and position) and the last
-    :data:`TAIL_LINES` lines, in order and without repeats; the cause is the first warning or
-    error line (else the last line of output).
+    The details are the output without colours and traceback frames: every line that names a
+    warning, error or exception, and the last :data:`TAIL_LINES` lines, in order. The cause is
+    the first Sphinx warning or error line, else what an extension's exception says (``extension
+    sphinxcontrib.bibtex: syntax error in line 20: '}' expected``), else the last exception
+    line, else the last line.
     """
-    lines = [ln.rstrip() for ln in output.splitlines() if ln.strip()]
-    keep: set[int] = set(range(max(0, len(lines) - TAIL_LINES), len(lines)))
-    for i, line in enumerate(lines):
-        if CAUSE.search(line):
-            keep.update({i, i + 1} & set(range(len(lines))))
+    lines = _readable(output, src)
+    keep = set(range(max(0, len(lines) - TAIL_LINES), len(lines)))
+    keep.update(i for i, line in enumerate(lines) if CAUSE.search(line))
     detail = "\n".join(lines[i] for i in sorted(keep))
-    flagged = [ln for ln in lines if re.search(r"warning|error", ln, re.I)]
-    specific = [ln for ln in flagged if "look above" not in ln.lower()]
-    cause = (specific or flagged or lines[-1:] or ["no output"])[0].strip()
-    return cause, detail
+    flagged = [ln for ln in lines if re.search(r"\b(WARNING|ERROR)\b", ln)]
+    extension = next(
+        (m.group(1) for ln in lines if (m := re.search(r"Extension error \(([^)]+)\)", ln))), None
+    )
+    thrown = [
+        m.group(1)
+        for ln in lines
+        if (m := re.search(r"threw an exception \(exception: (.*)\)$", ln))
+    ]
+    exceptions = [ln for ln in lines if _EXCEPTION.match(ln) and "Look above" not in ln]
+    if flagged:
+        cause = flagged[0]
+    elif extension and (thrown or exceptions):
+        reason = thrown[0] if thrown else exceptions[0].split(": ", 1)[1]
+        cause = f"extension {extension}: {reason}"
+    elif exceptions:
+        cause = exceptions[0]
+    else:
+        cause = lines[-1] if lines else "no output"
+    return " ".join(cause.split()), detail
 
 
 def render(root: Path, src: Path, log: Callable[[str], object]) -> Path:
@@ -86,13 +126,26 @@ def render(root: Path, src: Path, log: Callable[[str], object]) -> Path:
     html = out / "_build" / "html"
     if proc.returncode != 0 or problems or not (html / "index.html").exists():
         shutil.rmtree(out, ignore_errors=True)
-        cause, detail = failure_detail(output)
+        cause, detail = failure_detail(output, src)
+        if "bibtex" in cause:
+            cause += f" (bibliography: {', '.join(_bibfiles(src))})"
         raise BuildError(
             f"Jupyter Book reported problems (warnings are errors):\n{detail}",
             summary=f"Jupyter Book: {cause}",
         )
     log(f"  rendered the site with Jupyter Book ({seconds:.1f} s)")
     return html
+
+
+def _bibfiles(src: Path) -> list[str]:
+    """The BibTeX files the staged configuration names."""
+    import yaml
+
+    try:
+        config = yaml.safe_load((src / "_config.yml").read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError):
+        return ["?"]
+    return [str(f) for f in config.get("bibtex_bibfiles") or []] or ["?"]
 
 
 def _versions(root: Path) -> Path:
