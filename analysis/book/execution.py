@@ -21,7 +21,8 @@ removes the temporary folders before the interrupt goes on.
 
 The executed notebook is what papermill writes for rendering (outputs, glue records, the
 ``injected-parameters`` cell), without timestamps or temporary paths, with cell ids numbered
-in order, so that executing the same notebook on the same data gives the same file.
+in order and without memory addresses in plain-text reprs (:func:`without_addresses`), so that
+executing the same notebook on the same data gives the same file.
 """
 
 from __future__ import annotations
@@ -179,6 +180,36 @@ def recorded_listings(listing: Path, root: Path) -> dict[str, str]:
             continue
         listed[rel] = listing_digest(root / rel)
     return listed
+
+
+_ADDRESS = re.compile(r"(<[\w.]+(?: object)?) at 0x[0-9a-fA-F]+>")
+
+
+def without_addresses(notebook: Any) -> int:
+    """Drop memory addresses from default object reprs in plain-text outputs; return how many.
+
+    ``<pandas.io.formats.style.Styler at 0x7f...>`` (the plain-text form of a glued table)
+    becomes ``<pandas.io.formats.style.Styler>``: an address differs in every execution, so it
+    would make the executed notebook, and the site that serves it, differ from build to build.
+    """
+    count = 0
+
+    def clean(value: Any) -> Any:
+        nonlocal count
+        if isinstance(value, list):
+            return [clean(v) for v in value]
+        if isinstance(value, str):
+            new, n = _ADDRESS.subn(r"\1>", value)
+            count += n
+            return new
+        return value
+
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            for mime in [m for m in data if m.endswith("text/plain")]:
+                data[mime] = clean(data[mime])
+    return count
 
 
 def _source_cells(notebook: Any) -> list[Any]:
@@ -480,6 +511,7 @@ class NotebookRunner:
         out_dir.mkdir(parents=True, exist_ok=True)
         for old in out_dir.iterdir():  # keep only the current version of this notebook
             old.unlink()
+        without_addresses(notebook)
         nbformat.write(notebook, out_dir / "executed.ipynb")
         results = tmp_path / "results.json"
         result_records = json.loads(results.read_text()) if results.exists() else []
