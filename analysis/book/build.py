@@ -2,17 +2,19 @@
 
 The pipeline, run by ``python -m analysis build`` (``make book``):
 
-1. **Validate** ``data/`` with :func:`analysis.evidence.validate`. Any problem stops the build
-   before anything is executed or published.
-2. **Discover** the notebooks listed in ``_toc.yml`` and expand templates
-   (:mod:`analysis.book.discovery`).
-3. **Execute** with papermill into the cache ``_build/.cache``, keyed by a SHA-256 of the
-   notebook text, its parameters and ``requirements.lock``, plus an exact record of the data
-   files it read and the ``analysis`` modules it imported when it last ran, with their hashes
-   (:mod:`analysis.book.tracking`). A notebook is reused, not run, when its key matches and
-   none of the files it read has changed (:mod:`analysis.book.cache`,
-   :mod:`analysis.book.execution`). Each execution writes the results it publishes (see
-   :mod:`analysis.book.report`) beside it.
+1. **Discover** the notebooks listed in ``_toc.yml`` and expand templates
+   (:mod:`analysis.book.discovery`), and decide which to execute: the cache ``_build/.cache``
+   is keyed by a SHA-256 of the notebook text, its parameters and ``requirements.lock``, plus
+   an exact record of the data files it read, the data folders it listed and the ``analysis``
+   modules it imported when it last ran, with their hashes (:mod:`analysis.book.tracking`). A
+   notebook is reused, not run, when its key matches and none of these has changed
+   (:mod:`analysis.book.cache`).
+2. **Validate** ``data/`` with :func:`analysis.evidence.validate` (meanwhile the fork server
+   imports the heavy modules). Any problem stops the build before anything is executed or
+   published.
+3. **Execute** the others, each in a fresh kernel forked from a warm process
+   (:mod:`analysis.book.execution`, :mod:`analysis.book.kernels`), with a time limit. Each
+   execution writes the results it publishes (see :mod:`analysis.book.report`) beside it.
 4. **Collect** the published results, one per id (:mod:`analysis.book.results`).
 5. **Stage** a source tree in ``_build/.stage/src`` (:mod:`analysis.book.staging`): the
    executed notebooks replace their sources; files are only rewritten when their content

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -99,6 +100,29 @@ def start_build(root: Path, *args: str, env: dict[str, str] | None = None) -> su
         [sys.executable, "-m", "analysis", "build", "--root", str(root), *args],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
     )  # fmt: skip
+
+
+#: pandas Styler's random table ids (``T_1a2b3``); a fix in ``report.py`` makes them stable.
+STYLER_ID = re.compile(rb"T_[0-9a-f]{5}")
+
+
+def site_files(site: Path) -> dict[str, bytes]:
+    """Every file of a built site by relative path, with Styler table ids normalised."""
+    return {
+        p.relative_to(site).as_posix(): STYLER_ID.sub(b"T_xxxxx", p.read_bytes())
+        for p in sorted(site.rglob("*"))
+        if p.is_file()
+    }
+
+
+def site_differences(first: Path, second: Path) -> list[str]:
+    """How two built sites differ: files only in one, files whose bytes differ (after
+    :func:`site_files`' normalisation of Styler ids). Empty when they are the same."""
+    a, b = site_files(first.resolve()), site_files(second.resolve())
+    out = [f"only in the first: {name}" for name in sorted(a.keys() - b.keys())]
+    out += [f"only in the second: {name}" for name in sorted(b.keys() - a.keys())]
+    out += [f"differs: {name}" for name in sorted(a.keys() & b.keys()) if a[name] != b[name]]
+    return out
 
 
 def read_results(root: Path) -> dict[str, dict]:
