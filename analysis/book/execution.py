@@ -15,8 +15,9 @@ tagged ``parameters``). See :mod:`analysis.book.cache` for the cache layout and 
 reuse an execution.
 
 Every notebook has a time limit (:data:`DEFAULT_TIMEOUT`, ``--timeout`` or
-``$TRD_NOTEBOOK_TIMEOUT``): past it, its kernel is killed and the build fails naming the
-notebook and the cell that was running. Ctrl-C kills every kernel and the fork server and
+``$TRD_NOTEBOOK_TIMEOUT``), counted from its first cell (starting the kernel has its own limit
+of 60 s): past it, its kernel is killed and the build fails naming the notebook and the cell
+that was running. Ctrl-C kills every kernel and the fork server and
 removes the temporary folders before the interrupt goes on.
 
 The executed notebook is what papermill writes for rendering (outputs, glue records, the
@@ -445,8 +446,11 @@ class NotebookRunner:
         km = ForkKernelManager(self.server, kernel_log)
         running: dict[str, int | None] = {"cell": None}
 
+        first_cell = asyncio.Event()
+
         def on_cell_execute(cell: Any, cell_index: int) -> None:
             running["cell"] = cell_index
+            first_cell.set()
 
         client = NotebookClient(
             notebook, km=km, kernel_name="python3", timeout=None, startup_timeout=60,
@@ -454,7 +458,11 @@ class NotebookRunner:
             on_cell_execute=on_cell_execute,
         )  # fmt: skip
         task = asyncio.ensure_future(client.async_execute(env=env, cwd=str(cwd)))
+        started = asyncio.ensure_future(first_cell.wait())
         try:
+            # The limit counts from the first cell: starting the kernel has nbclient's own
+            # limit (startup_timeout), and a busy machine must not eat the notebook's time.
+            await asyncio.wait({task, started}, return_when=asyncio.FIRST_COMPLETED)
             done, _ = await asyncio.wait({task}, timeout=self.timeout)
             if not done:  # past the limit: stop the kernel, then report the running cell
                 task.cancel()
@@ -482,8 +490,9 @@ class NotebookRunner:
             run.summary = f"notebook {nb.source}, {label}: {reason}"
             run.error = "\n".join([f"notebook {_where(nb)}: {reason} in {label}", *tail])
         finally:
-            if not task.done():
-                task.cancel()
+            for pending in (task, started):
+                if not pending.done():
+                    pending.cancel()
             await _stop(km, client)
         return notebook
 
