@@ -12,6 +12,7 @@ import csv
 import json
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -94,11 +95,19 @@ def mini_book(source: Path, dest: Path, pages: dict[str, str]) -> Path:
     return dest
 
 
+def _default_sigint() -> None:
+    # A shell starts background jobs with SIGINT ignored, and Python then keeps ignoring it:
+    # the build must react to SIGINT as when started from a terminal, wherever the tests run.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start_build(root: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
-    """Start ``python -m analysis build --root root ARGS`` (text output on pipes)."""
+    """Start ``python -m analysis build --root root ARGS`` (text output on pipes), with SIGINT
+    handled as in a terminal (so a test can send it Ctrl-C)."""
     return subprocess.Popen(
         [sys.executable, "-m", "analysis", "build", "--root", str(root), *args],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        preexec_fn=_default_sigint,
     )  # fmt: skip
 
 
