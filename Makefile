@@ -6,6 +6,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 JOBS   ?= 2
+# Seconds each notebook may run (empty: $$TRD_NOTEBOOK_TIMEOUT, else 300).
+TIMEOUT ?=
 
 .PHONY: install book validate test test-fast bench bench-analysis release lint clean serve
 
@@ -21,7 +23,7 @@ validate: install
 	$(BIN)/python -m analysis validate
 
 book: install
-	$(BIN)/python -m analysis build --jobs $(JOBS)
+	$(BIN)/python -m analysis build --jobs $(JOBS) $(if $(TIMEOUT),--timeout $(TIMEOUT))
 
 test: book
 	$(BIN)/python -m pytest
@@ -40,6 +42,7 @@ release: install
 lint: install
 	$(BIN)/ruff check analysis tests benchmarks
 
+# _build/html is a symbolic link to the published version; the server follows it per request.
 serve:
 	@echo "Serving _build/html on http://127.0.0.1:8000 (Ctrl-C to stop)"
 	$(BIN)/python -m http.server --directory _build/html --bind 127.0.0.1 8000

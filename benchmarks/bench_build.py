@@ -12,10 +12,15 @@ edit the forest plot        a comment appended to the forest plot's module
 edit pooling                a comment appended to ``analysis/stats/pooling.py``
 ==========================  ==============================================================
 
-and prints the seconds and the number of notebooks executed for each, then checks the
-targets: a no-op rebuild executes nothing and takes at most a tenth of a clean build; a data
+and prints the seconds and the number of notebooks executed for each. In the same run it
+times as many bare papermill launches of an empty notebook as the clean build executed (as many
+at a time as the build's workers): what executing the book would cost if every notebook were
+empty, i.e. the fixed cost of a fresh kernel per notebook. The ratio
+clean build / bare launches tells how much of a clean build is the analysis itself. It then checks
+the targets: a no-op rebuild executes nothing and takes at most a tenth of a clean build; a data
 change executes only notebooks that read data; an edit of a module executes exactly the
-notebooks whose manifest records it (none for the build tooling). The table is also written to
+notebooks whose manifest records it (none for the build tooling); a clean build takes at most
+:data:`MAX_RATIO` times the bare launches. The table is also written to
 ``_build/bench-build.json``. Exit status 1 when a build fails or a target is not met.
 """
 
@@ -23,8 +28,10 @@ from __future__ import annotations
 
 import csv
 import json
+import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -43,6 +50,50 @@ from analysis.book.sandbox import (
 
 REPO = Path(__file__).resolve().parents[1]
 OUTPUT = REPO / "_build" / "bench-build.json"
+JOBS = 2
+#: Target: a clean build costs at most this many times the bare launches of its notebooks.
+MAX_RATIO = 3.0
+
+
+#: One worker of :func:`bare_launches`: papermill imported once, then one launch after another.
+_LAUNCHER = """
+import sys
+import papermill
+
+empty, out, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
+for _ in range(count):
+    papermill.execute_notebook(empty, out, kernel_name="python3", progress_bar=False)
+"""
+
+
+def bare_launches(count: int, folder: Path, jobs: int = JOBS) -> float:
+    """Seconds to execute an empty notebook ``count`` times with papermill, ``jobs`` at a time.
+
+    Each launch starts a fresh ``python3`` kernel, executes nothing and shuts it down: the fixed
+    cost a build pays per notebook when every notebook gets a new kernel, before any import or
+    analysis. ``jobs`` worker processes share the launches (each imports papermill once).
+    """
+    import nbformat
+
+    empty = folder / "empty.ipynb"
+    notebook = nbformat.v4.new_notebook()
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                       "language": "python"}  # fmt: skip
+    nbformat.write(notebook, empty)
+    shares = [count // jobs + (1 if i < count % jobs else 0) for i in range(jobs)]
+    start = time.perf_counter()
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-c", _LAUNCHER, str(empty), str(folder / f"out-{i}.ipynb"), str(n)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        for i, n in enumerate(shares)
+        if n
+    ]
+    if any(w.wait() != 0 for w in workers):
+        raise SystemExit("a bare papermill launch failed")
+    return time.perf_counter() - start
 
 
 def change_one_value(root: Path) -> None:
@@ -68,7 +119,7 @@ def main() -> int:
         def case(name: str, edit: Callable[[], None] | None = None) -> BuildRun:
             if edit is not None:
                 edit()
-            run = run_build(root)
+            run = run_build(root, jobs=JOBS)
             if run.returncode != 0:
                 print(run.output[-4000:])
                 raise SystemExit(f"the build failed in case {name!r}")
@@ -92,6 +143,15 @@ def main() -> int:
             ))  # fmt: skip
 
         clean = case("clean build")
+        bare_dir = Path(tmp) / "bare"
+        bare_dir.mkdir()
+        bare = bare_launches(clean.report["executed"], bare_dir)
+        ratio = clean.seconds / bare
+        checks.append((
+            f"clean build <= {MAX_RATIO:g} x {clean.report['executed']} bare papermill launches",
+            ratio <= MAX_RATIO,
+            f"{clean.seconds:.1f} s / {bare:.1f} s = {ratio:.2f}",
+        ))  # fmt: skip
         noop = case("no-op rebuild")
         checks.append((
             f"no-op rebuild: 0 executed and <= 1/10 of a clean build ({clean.seconds / 10:.1f} s)",
@@ -120,11 +180,21 @@ def main() -> int:
     print(f"{'case':<26}{'seconds':>9}{'executed':>10}{'reused':>8}")
     for row in rows:
         print(f"{row['case']:<26}{row['seconds']:>9.1f}{row['executed']:>10}{row['reused']:>8}")
+    print(
+        f"{'bare papermill launches':<26}{bare:>9.1f}{clean.report['executed']:>10}"
+        f"{'':>8}   (papermill, empty notebook, {JOBS} at a time)"
+    )
+    print(f"ratio clean build / bare launches: {ratio:.2f} (target <= {MAX_RATIO:g})")
     print()
     for text, ok, detail in checks:
         print(f"target {text}: {'met' if ok else 'NOT met'}{f' ({detail})' if detail else ''}")
     OUTPUT.parent.mkdir(parents=True, exist_ok=True)
-    payload = {"cases": rows, "targets": [{"target": t, "met": ok} for t, ok, _ in checks]}
+    payload = {
+        "cases": rows,
+        "bare_launches": {"count": rows[0]["executed"], "seconds": round(bare, 2), "jobs": JOBS},
+        "ratio_clean_to_bare": round(ratio, 2),
+        "targets": [{"target": t, "met": ok} for t, ok, _ in checks],
+    }
     OUTPUT.write_text(json.dumps(payload, indent=1))
     print(f"\nwrote {OUTPUT}")
     return 0 if all(ok for _, ok, _ in checks) else 1

@@ -12,6 +12,7 @@ from analysis.book.cache import (
     FileHashes,
     execution_key,
     file_digest,
+    listing_digest,
     lock_hash,
     stale_reason,
 )
@@ -29,6 +30,7 @@ def root(tmp_path: Path) -> Path:
         "analysis/plots/forest.py": "def forest_plot(): ...\n",
         "analysis/stats/pooling.py": "def pool(): ...\n",
         "data/outcomes.csv": "id,mean\n1,2.5\n",
+        "data/history/1.0.0.json": "{}\n",
         "requirements.lock": "numpy==2.4.6\n",
     }
     for rel, text in files.items():
@@ -40,6 +42,7 @@ def root(tmp_path: Path) -> Path:
     manifest = {
         "key": key(tmp_path),
         "data_reads": {"data/outcomes.csv": file_digest(tmp_path / "data/outcomes.csv")},
+        "data_listings": {"data/history": listing_digest(tmp_path / "data/history")},
         "code_reads": {
             rel: file_digest(tmp_path / rel)
             for rel in ("analysis/__init__.py", "analysis/stats/pooling.py")
@@ -86,6 +89,29 @@ def test_a_module_it_did_not_import_does_not_matter(root: Path) -> None:
 def test_a_changed_data_file_is_executed(root: Path) -> None:
     append(root / "data/outcomes.csv", "2,3.5\n")
     assert reason(root) == "data/outcomes.csv changed"
+
+
+def test_a_file_added_to_a_listed_folder_is_executed(root: Path) -> None:
+    # The changelog finds data/history/*.json with a glob: `make release` adds a file there.
+    (root / "data/history/1.1.0.json").write_text("{}\n")
+    assert reason(root) == "data/history listing changed (a file was added or removed)"
+
+
+def test_a_file_removed_from_a_listed_folder_is_executed(root: Path) -> None:
+    (root / "data/history/1.0.0.json").unlink()
+    assert reason(root) == "data/history listing changed (a file was added or removed)"
+
+
+def test_a_removed_listed_folder_is_executed(root: Path) -> None:
+    (root / "data/history/1.0.0.json").unlink()
+    (root / "data/history").rmdir()
+    assert reason(root) == "data/history listing changed (a file was added or removed)"
+
+
+def test_a_file_added_to_an_unlisted_folder_does_not_matter(root: Path) -> None:
+    (root / "data/other").mkdir()
+    (root / "data/other/notes.txt").write_text("x\n")
+    assert reason(root) is None
 
 
 @pytest.mark.parametrize("rel", ["chapters/page.md", "requirements.lock"])

@@ -21,17 +21,22 @@ REPO = Path(__file__).resolve().parents[1]
 PACKAGE = Path(PACKAGE_DIR)
 
 
-def run_tracked(tmp_path: Path, body: str, *, data_dir: Path | None = None) -> tuple[set, set]:
+def run_tracked(
+    tmp_path: Path, body: str, *, data_dir: Path | None = None, listings: bool = False
+) -> tuple[set, set] | tuple[set, set, set]:
     """Run ``body`` after installing the tracker; return (data files read, code files loaded).
 
-    ``tmp_path`` is on ``sys.path`` (tests put helper modules there).
+    With ``listings``, also the data folders listed (third item). ``tmp_path`` is on
+    ``sys.path`` (tests put helper modules there).
     """
     reads, imports = tmp_path / "reads.txt", tmp_path / "imports.txt"
+    listed_dirs = tmp_path / "listings.txt"
     script = (
         "import analysis.book.tracking as _trd_tracking\n"
         "assert _trd_tracking.track_reads()\n" + textwrap.dedent(body)
     )
     env = dict(os.environ, TRD_IMPORTS_FILE=str(imports), TRD_READS_FILE=str(reads))
+    env["TRD_LISTINGS_FILE"] = str(listed_dirs)
     env["TRD_DATA_DIR"] = str(data_dir or tmp_path / "no-data")
     env["PYTHONPATH"] = os.pathsep.join([str(REPO), str(tmp_path)])
     proc = subprocess.run(
@@ -43,6 +48,8 @@ def run_tracked(tmp_path: Path, body: str, *, data_dir: Path | None = None) -> t
         return set(path.read_text().splitlines()) if path.exists() else set()
 
     code = {Path(p).relative_to(PACKAGE.parent).as_posix() for p in listed(imports)}
+    if listings:
+        return listed(reads), code, listed(listed_dirs)
     return listed(reads), code
 
 
@@ -117,6 +124,42 @@ def test_records_only_data_files_opened(tmp_path: Path) -> None:
     """
     reads, _ = run_tracked(tmp_path, body, data_dir=data)
     assert reads == {str((data / "a.csv").resolve())}
+
+
+@pytest.mark.parametrize(
+    "listing",
+    [
+        "glob.glob(os.path.join(DATA, 'history', '*.json'))",
+        "sorted(pathlib.Path(DATA, 'history').glob('*.json'))",
+        "os.listdir(os.path.join(DATA, 'history'))",
+        "list(os.scandir(os.path.join(DATA, 'history')))",
+        "os.chdir(DATA); glob.glob('history/*.json')",
+    ],
+)
+def test_records_data_folders_listed(tmp_path: Path, listing: str) -> None:
+    # A page that finds its files with a glob depends on the folder's listing, not only on
+    # the files it then opens: a new release file must re-execute it.
+    data = tmp_path / "data"
+    (data / "history").mkdir(parents=True)
+    (data / "history" / "1.0.0.json").write_text("{}")
+    (tmp_path / "elsewhere").mkdir()
+    body = f"""
+        import glob, os, pathlib
+        DATA = {str(data)!r}
+        os.listdir({str(tmp_path / "elsewhere")!r})
+        {listing}
+    """
+    reads, _, listings = run_tracked(tmp_path, body, data_dir=data, listings=True)
+    assert listings == {str((data / "history").resolve())}
+    assert reads == set()
+
+
+def test_records_a_listing_of_the_data_folder_itself(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    body = f"import os\nos.listdir({str(data)!r})"
+    _, _, listings = run_tracked(tmp_path, body, data_dir=data, listings=True)
+    assert listings == {str(data.resolve())}
 
 
 def test_does_nothing_outside_the_pipeline() -> None:

@@ -4,11 +4,13 @@ report      glue texts, figures and tables into pages; record results for ``resu
 build       the pipeline: validate, execute what changed, stage, render, publish atomically
 discovery   the notebooks of ``_toc.yml`` and expanded templates
 cache       cache keys and the decision to reuse a cached execution
-execution   executing notebooks with papermill into the cache
-tracking    recording the data files and ``analysis`` modules a notebook reads (hidden cell)
+execution   executing notebooks into the cache (nbclient, papermill's parameters, time limit)
+kernels     fresh kernels forked from a warm process (``ForkServer``, ``ForkKernelManager``)
+forkserver  the warm process itself (run as a script, never imported as a module)
+tracking    recording the data files, data folders and ``analysis`` modules a notebook reads
 results     the results the notebooks published, one per id
 staging     the source tree Jupyter Book renders
-site        rendering with Jupyter Book and publishing ``_build/html``
+site        rendering with Jupyter Book and publishing ``_build/html`` (an atomic symlink)
 errors      ``BuildError``
 sandbox     builds in a throw-away copy (integration tests, benchmarks)
 cli         ``python -m analysis``

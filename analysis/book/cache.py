@@ -5,6 +5,7 @@ Each executed notebook has a folder ``_build/.cache/<slug>`` with ``executed.ipy
 
     {"key": "<20 hex digits>",
      "data_reads": {"data/outcomes.csv": "<sha256>", ...},
+     "data_listings": {"data/history": "<sha256 of the names in it>", ...},
      "code_reads": {"analysis/__init__.py": "<sha256>",
                     "analysis/stats/pooling.py": "<sha256>", ...},
      "seconds": 1.73}
@@ -13,16 +14,19 @@ Each executed notebook has a folder ``_build/.cache/<slug>`` with ``executed.ipy
 the pipeline version and ``requirements.lock``. ``data_reads`` and ``code_reads`` are recorded
 while it runs (:mod:`analysis.book.tracking`): the files under ``data/`` it opened and the
 source files of the ``analysis`` modules it loaded, with their SHA-256 (paths relative to the
-repository). A cached execution is reused when its key matches and every recorded file still
-has the recorded hash (:func:`stale_reason`), so an edit to a module no notebook imports (the
-build itself) executes nothing, and an edit to ``analysis/stats/pooling.py`` executes exactly
-the notebooks that loaded it.
-"""
+repository); ``data_listings`` the folders under ``data/`` whose entries it listed (a glob such
+as ``data/history/*.json``), with a hash of their entries' names, so that a file added to or
+removed from such a folder re-executes it. A cached execution is reused when its key matches,
+every recorded file still has the recorded hash and every listed folder the same entries
+(:func:`stale_reason`), so an edit to a module no notebook imports (the build itself) executes
+nothing, and an edit to ``analysis/stats/pooling.py`` executes exactly the notebooks that
+loaded it."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -31,7 +35,7 @@ from analysis.book.discovery import Notebook
 
 CACHE_DIR = Path("_build/.cache")
 #: Bump to invalidate every cached execution when the way notebooks are executed changes.
-PIPELINE_VERSION = "2"
+PIPELINE_VERSION = "3"
 #: The locked dependency set; it enters every key, so an upgrade re-executes every notebook.
 LOCK_FILE = Path("requirements.lock")
 
@@ -60,6 +64,25 @@ class FileHashes:
             path = self.root / rel
             self._digests[rel] = file_digest(path) if path.is_file() else None
         return self._digests[rel]
+
+
+def listing_digest(folder: Path) -> str:
+    """SHA-256 of the sorted names of the entries of ``folder`` (``"missing"`` if it is none).
+
+    Only names count: a file whose content changes is tracked by its own hash when it is read.
+    """
+    if not folder.is_dir():
+        return "missing"
+    names = sorted(os.listdir(folder))
+    return hashlib.sha256("\n".join(names).encode("utf-8", "surrogateescape")).hexdigest()
+
+
+def changed_listing(listings: Mapping[str, str], root: Path) -> str | None:
+    """The first recorded folder whose entries are no longer the recorded ones, else None."""
+    for rel, digest in sorted(listings.items()):
+        if listing_digest(root / rel) != digest:
+            return rel
+    return None
 
 
 def lock_hash(root: Path) -> str:
@@ -127,7 +150,9 @@ def stale_reason(cache: Path, nb: Notebook, key: str, hashes: FileHashes) -> str
     -------
     str or None
         ``"not executed yet"``, ``"notebook, parameters or dependencies changed"``,
-        ``"<file> changed"`` (a data file or ``analysis`` module it read), or None.
+        ``"<file> changed"`` (a data file or ``analysis`` module it read),
+        ``"<folder> listing changed (a file was added or removed)"`` (a data folder it listed),
+        or None.
     """
     manifest = read_manifest(cache, nb)
     if not manifest or not (cache / nb.slug / "executed.ipynb").exists():
@@ -138,4 +163,7 @@ def stale_reason(cache: Path, nb: Notebook, key: str, hashes: FileHashes) -> str
         changed = changed_file(reads, hashes)
         if changed is not None:
             return f"{changed} changed"
+    listed = changed_listing(manifest.get("data_listings", {}), hashes.root)
+    if listed is not None:
+        return f"{listed} listing changed (a file was added or removed)"
     return None

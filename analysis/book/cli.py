@@ -46,7 +46,10 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 def _cmd_build(args: argparse.Namespace) -> int:
     from analysis.book.build import main as build_main
 
-    return build_main(["--root", str(args.root), "--jobs", str(args.jobs)])
+    argv = ["--root", str(args.root), "--jobs", str(args.jobs)]
+    if args.timeout is not None:
+        argv += ["--timeout", str(args.timeout)]
+    return build_main(argv)
 
 
 def _cmd_release(args: argparse.Namespace) -> int:
@@ -86,6 +89,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p_build.add_argument("--root", default=".", help="repository folder (default: .)")
     p_build.add_argument("--jobs", type=int, default=2, help="notebooks executed in parallel")
+    p_build.add_argument(
+        "--timeout",
+        type=float,
+        default=None,
+        help="seconds each notebook may run (default: $TRD_NOTEBOOK_TIMEOUT, else 300)",
+    )
     p_rel = sub.add_parser(
         "release", help="record the key estimates of data/ as data/history/<version>.json"
     )

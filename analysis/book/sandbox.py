@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -43,18 +45,93 @@ def copy_repository(source: Path, dest: Path) -> Path:
     return dest
 
 
-def run_build(root: Path, jobs: int = 2) -> BuildRun:
+def run_build(root: Path, jobs: int = 2, *args: str, env: dict[str, str] | None = None) -> BuildRun:
     """Run the build pipeline on ``root`` in a subprocess and collect its report."""
     start = time.perf_counter()
     proc = subprocess.run(
-        [sys.executable, "-m", "analysis", "build", "--root", str(root), "--jobs", str(jobs)],
-        capture_output=True,
-        text=True,
-    )
+        [sys.executable, "-m", "analysis", "build", "--root", str(root), "--jobs", str(jobs),
+         *args],
+        capture_output=True, text=True, env=env,
+    )  # fmt: skip
     seconds = time.perf_counter() - start
     report_path = root / "_build" / "build-report.json"
     report = json.loads(report_path.read_text()) if proc.returncode == 0 else {}
     return BuildRun(proc.returncode, proc.stdout + proc.stderr, seconds, report)
+
+
+#: The front matter of a MyST Markdown notebook.
+NOTEBOOK_HEADER = (
+    "---\njupytext:\n  text_representation:\n    extension: .md\n    format_name: myst\n"
+    "kernelspec:\n  display_name: Python 3\n  language: python\n  name: python3\n---\n"
+)
+
+
+def notebook_text(title: str, *cells: str) -> str:
+    """A MyST Markdown notebook: a title and one code cell per item of ``cells``."""
+    body = "".join(f"\n```{{code-cell}} ipython3\n{cell.strip()}\n```\n" for cell in cells)
+    return f"{NOTEBOOK_HEADER}\n# {title}\n{body}"
+
+
+def mini_book(source: Path, dest: Path, pages: dict[str, str]) -> Path:
+    """A small book in ``dest``: the repository's configuration, data and ``analysis`` package,
+    and only ``pages`` (``{"chapters/a": text}``; the first is the root of the table of contents).
+
+    A notebook page is a text from :func:`notebook_text`; the build treats it like any other.
+    """
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in ("analysis", "data", "_static"):
+        shutil.copytree(source / name, dest / name, ignore=IGNORED)
+    for name in ("_config.yml", "requirements.lock"):
+        shutil.copy2(source / name, dest / name)
+    names = list(pages)
+    toc = {"format": "jb-book", "root": names[0]}
+    if names[1:]:
+        toc["chapters"] = [{"file": name} for name in names[1:]]
+    (dest / "_toc.yml").write_text(json.dumps(toc), encoding="utf-8")
+    for name, text in pages.items():
+        path = dest / f"{name}.md"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return dest
+
+
+def _default_sigint() -> None:
+    # A shell starts background jobs with SIGINT ignored, and Python then keeps ignoring it:
+    # the build must react to SIGINT as when started from a terminal, wherever the tests run.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def start_build(root: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
+    """Start ``python -m analysis build --root root ARGS`` (text output on pipes), with SIGINT
+    handled as in a terminal (so a test can send it Ctrl-C)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "analysis", "build", "--root", str(root), *args],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        preexec_fn=_default_sigint,
+    )  # fmt: skip
+
+
+#: pandas Styler's random table ids (``T_1a2b3``); a fix in ``report.py`` makes them stable.
+STYLER_ID = re.compile(rb"T_[0-9a-f]{5}")
+
+
+def site_files(site: Path) -> dict[str, bytes]:
+    """Every file of a built site by relative path, with Styler table ids normalised."""
+    return {
+        p.relative_to(site).as_posix(): STYLER_ID.sub(b"T_xxxxx", p.read_bytes())
+        for p in sorted(site.rglob("*"))
+        if p.is_file()
+    }
+
+
+def site_differences(first: Path, second: Path) -> list[str]:
+    """How two built sites differ: files only in one, files whose bytes differ (after
+    :func:`site_files`' normalisation of Styler ids). Empty when they are the same."""
+    a, b = site_files(first.resolve()), site_files(second.resolve())
+    out = [f"only in the first: {name}" for name in sorted(a.keys() - b.keys())]
+    out += [f"only in the second: {name}" for name in sorted(b.keys() - a.keys())]
+    out += [f"differs: {name}" for name in sorted(a.keys() & b.keys()) if a[name] != b[name]]
+    return out
 
 
 def read_results(root: Path) -> dict[str, dict]:

@@ -9,6 +9,10 @@ The build inserts a hidden first cell (tagged ``remove-cell``) into every notebo
 appends, once per file and as an absolute path:
 
 * to ``$TRD_READS_FILE``, every file under ``$TRD_DATA_DIR`` the process opens (``open``);
+* to ``$TRD_LISTINGS_FILE``, every folder under ``$TRD_DATA_DIR`` (or that folder itself) whose
+  entries the process lists (``os.listdir``, ``os.scandir``: also what :func:`glob.glob`,
+  :meth:`pathlib.Path.glob`, :meth:`pathlib.Path.iterdir` and :func:`os.walk` do), so that a file
+  added to or removed from a folder a page globs (``data/history/*.json``) re-executes it;
 * to ``$TRD_IMPORTS_FILE``, the source file of every module of the ``analysis`` package the
   process loads:
 
@@ -20,9 +24,10 @@ appends, once per file and as an absolute path:
     through :func:`importlib.import_module` raise no ``import`` event, and that is how the lazy
     re-exports of :mod:`analysis._lazy` load them (``from analysis import pool``).
 
-The build keeps these files with their SHA-256 in the notebook's manifest and executes the
-notebook again when, and only when, one of them (or its own text, parameters or the locked
-dependencies) changes. Outside the pipeline (no such environment variables) nothing happens.
+The build keeps these files with their SHA-256 (and each listed folder with a hash of its
+entries' names) in the notebook's manifest and executes the notebook again when, and only when,
+one of them (or its own text, parameters or the locked dependencies) changes. Outside the
+pipeline (no such environment variables) nothing happens.
 
 This module imports only the standard library, so that tracking adds no dependency of its own.
 """
@@ -71,9 +76,11 @@ def module_file(name: str, package_dir: str = PACKAGE_DIR) -> str | None:
 class _Recorder:
     """Append each new path under ``prefix`` to the file ``out``, once."""
 
-    def __init__(self, out: str, prefix: str) -> None:
+    def __init__(self, out: str, prefix: str, *, include_root: bool = False) -> None:
         self.out = out
         self.prefix = prefix
+        # With include_root, the folder the prefix names counts too (a listing of data/).
+        self.root = prefix.rstrip(os.sep) if include_root else None
         self.seen: set[str] = set()
 
     def add(self, path: str) -> None:
@@ -85,7 +92,7 @@ class _Recorder:
             if real in self.seen:
                 return
             self.seen.add(real)
-        if real.startswith(self.prefix):
+        if real.startswith(self.prefix) or real == self.root:
             # open() raises an "open" event too; the hook ignores it (not a data file).
             with open(self.out, "a", encoding="utf-8") as fh:  # noqa: PTH123
                 fh.write(real + "\n")
@@ -97,8 +104,8 @@ def track_reads(environ: Mapping[str, str] | None = None) -> bool:
     Parameters
     ----------
     environ
-        Where to find ``TRD_READS_FILE``, ``TRD_DATA_DIR`` and ``TRD_IMPORTS_FILE``; defaults
-        to :data:`os.environ`.
+        Where to find ``TRD_READS_FILE``, ``TRD_DATA_DIR``, ``TRD_LISTINGS_FILE`` and
+        ``TRD_IMPORTS_FILE``; defaults to :data:`os.environ`.
 
     Returns
     -------
@@ -111,12 +118,15 @@ def track_reads(environ: Mapping[str, str] | None = None) -> bool:
         return True
     env = os.environ if environ is None else environ
     reads_file, data_dir = env.get("TRD_READS_FILE"), env.get("TRD_DATA_DIR")
-    imports_file = env.get("TRD_IMPORTS_FILE")
-    data = None
+    imports_file, listings_file = env.get("TRD_IMPORTS_FILE"), env.get("TRD_LISTINGS_FILE")
+    data = listings = None
     if reads_file and data_dir:
         data = _Recorder(reads_file, os.path.realpath(data_dir) + os.sep)
+    if listings_file and data_dir:
+        prefix = os.path.realpath(data_dir) + os.sep
+        listings = _Recorder(listings_file, prefix, include_root=True)
     code = _Recorder(imports_file, PACKAGE_DIR + os.sep) if imports_file else None
-    if data is None and code is None:
+    if data is None and code is None and listings is None:
         return False
 
     if code is not None:
@@ -130,6 +140,10 @@ def track_reads(environ: Mapping[str, str] | None = None) -> bool:
         if event == "open":
             if data is not None and args and isinstance(args[0], str | bytes | os.PathLike):
                 data.add(os.fsdecode(args[0]))
+        elif event in ("os.listdir", "os.scandir"):
+            # The argument is a path (None or "" for the working folder) or a folder's fd.
+            if listings is not None and args and not isinstance(args[0], int):
+                listings.add(os.path.abspath(os.fsdecode(args[0] or ".")))
         elif code is not None:
             if event == "import":
                 name = args[0] if args else None
