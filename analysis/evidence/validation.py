@@ -9,6 +9,11 @@ reported at its first line). UTF-8 with or without a byte-order mark and LF or C
 endings are accepted; the delimiter must be a comma and decimals must use a dot.
 
 The schema (columns, types, allowed values, ranges) is :data:`analysis.evidence.schema.SCHEMAS`.
+Text cells follow the rules of their kind (:mod:`analysis.evidence.textrules`: no markup, no
+control characters, http(s) URLs). Study years lie between
+:data:`analysis.evidence.dates.FIRST_TRIAL_YEAR` and the year of ``extraction_date``.
+``version.yml`` is read with the parser the build uses (:mod:`analysis.evidence.yamlio`), and
+``references.bib`` is parsed with pybtex, as the book's bibliography is.
 """
 
 from __future__ import annotations
@@ -215,7 +220,6 @@ _RULE_NAMES = {
         "must be >= 0": "pct_women must be 0-100",
         "must be <= 100": "pct_women must be 0-100",
     },
-    "year": {f"must be >= {FIRST_TRIAL_YEAR}": "YEAR_RULE"},
 }
 
 
@@ -263,7 +267,7 @@ def _check_cells(
             broken = _check_value(col, value)
             if broken:
                 broken = _RULE_NAMES.get(name, {}).get(broken, broken)
-                if broken == "YEAR_RULE":
+                if name == "year" and broken == f"must be >= {FIRST_TRIAL_YEAR}":
                     broken = _year_rule(max_year)
                 problems.append(Problem(label, line, name, value, broken))
 
