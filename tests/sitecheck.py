@@ -7,7 +7,11 @@ using Debian's /usr/bin/chromium) and records, per page:
 * console errors, uncaught exceptions and failed or >= 400 same-host requests,
 * every ``<a href>`` and ``<img src>`` (to check internal links and images),
 * images and ``<svg role="img">`` elements without alternative text,
-* element ids (to check ``#fragment`` links), and the page weight.
+* element ids (to check ``#fragment`` links), and the page weight,
+* signs of injected script (:data:`_INJECTION_JS`): the hostile-input markers ``window.__pwned``
+  and ``data-pwned``, event-handler attributes and ``<script>`` elements that mention them,
+  ``javascript:`` URLs in attributes, and JavaScript dialogs (``alert``), and, on request, the
+  page's text (to check that hostile text is shown as text).
 
 Chromium is started with DNS resolution switched off for every host except 127.0.0.1 and
 localhost. A page that tries to fetch a CDN therefore fails fast, as it would offline. The
@@ -108,6 +112,36 @@ _COLLECT_JS = r"""
 }
 """
 
+# Runs after _COLLECT_JS: everything that shows that text from data/ ran as markup or script.
+# The hostile-input corpus (tests/hostile/cases.json) sets window.__pwned or data-pwned.
+_INJECTION_JS = r"""
+() => {
+  const found = [];
+  if (typeof window.__pwned !== 'undefined') found.push('window.__pwned = ' + window.__pwned);
+  for (const el of document.querySelectorAll('[data-pwned]')) {
+    found.push('data-pwned on <' + el.tagName.toLowerCase() + '>');
+  }
+  for (const el of document.querySelectorAll('*')) {
+    for (const attr of el.attributes) {
+      const name = attr.name.toLowerCase();
+      const value = attr.value.trim().toLowerCase();
+      if (name.startsWith('on') && /pwned/.test(value)) {
+        found.push('event handler ' + name + ' on <' + el.tagName.toLowerCase() + '>');
+      }
+      if (/^(java|vb)script:/.test(value.replace(/[\t\n\r]/g, ''))) {
+        const tag = el.tagName.toLowerCase();
+        found.push(name + '="' + attr.value.slice(0, 60) + '" on <' + tag + '>');
+      }
+      if (name === 'srcdoc') found.push('srcdoc on <' + el.tagName.toLowerCase() + '>');
+    }
+  }
+  for (const sc of document.querySelectorAll('script')) {
+    if (/pwned/.test(sc.textContent)) found.push('<script> mentioning pwned');
+  }
+  return found;
+}
+"""
+
 _WAIT_MATHJAX_JS = """
 () => (window.MathJax && MathJax.startup && MathJax.startup.promise)
       ? MathJax.startup.promise.then(() => true) : true
@@ -130,6 +164,8 @@ class PageResult:
     ids: list[str] = field(default_factory=list)
     resources: list[str] = field(default_factory=list)
     weight_bytes: int = 0
+    injection: list[str] = field(default_factory=list)  # signs of injected script
+    text: str = ""  # document.body.textContent, when crawl(collect_text=True)
 
 
 @dataclass
@@ -149,7 +185,7 @@ class CrawlResult:
                 p: {
                     k: v
                     for k, v in asdict(r).items()
-                    if k not in ("ids", "links", "images", "resources")
+                    if k not in ("ids", "links", "images", "resources", "text")
                 }
                 for p, r in self.pages.items()
             },
@@ -261,8 +297,17 @@ def _page_weight(page: PageResult, base_url: str, site_dir: Path) -> int:
     return total
 
 
-def crawl(site_dir: Path, base_url: str, screenshot_dir: Path | None = None) -> CrawlResult:
-    """Load every page of the site in one headless Chromium, one browser context."""
+def crawl(
+    site_dir: Path,
+    base_url: str,
+    screenshot_dir: Path | None = None,
+    collect_text: bool = False,
+) -> CrawlResult:
+    """Load every page of the site in one headless Chromium, one browser context.
+
+    With ``collect_text`` each page's ``document.body.textContent`` is kept in
+    :attr:`PageResult.text`.
+    """
     from playwright.sync_api import Error as PlaywrightError
     from playwright.sync_api import sync_playwright
 
@@ -326,8 +371,15 @@ def crawl(site_dir: Path, base_url: str, screenshot_dir: Path | None = None) -> 
                 if rec is not None:
                     rec.console_errors.append(f"uncaught: {exc}")
 
+            def on_dialog(dialog):
+                rec = current["page"]
+                if rec is not None:
+                    rec.injection.append(f"JavaScript {dialog.type}: {dialog.message[:80]}")
+                dialog.dismiss()
+
             page.on("console", on_console)
             page.on("pageerror", on_pageerror)
+            page.on("dialog", on_dialog)
 
             for rel in html_pages(site_dir):
                 url = urllib.parse.urljoin(base_url, urllib.parse.quote(rel))
@@ -354,6 +406,9 @@ def crawl(site_dir: Path, base_url: str, screenshot_dir: Path | None = None) -> 
                     rec.ids = data["ids"]
                     rec.resources = data["resources"]
                     rec.console_errors += [f"MathJax error: {m}" for m in data["math_errors"]]
+                    rec.injection += page.evaluate(_INJECTION_JS)
+                    if collect_text:
+                        rec.text = page.evaluate("() => document.body.textContent")
                     if screenshot_dir is not None and rel in (landing, results_page):
                         screenshot_dir.mkdir(parents=True, exist_ok=True)
                         name = "landing.png" if rel == landing else "results.png"

@@ -88,6 +88,11 @@ def _apply(case: dict, d: Path) -> int | None:
         return text.count("\n") + 1
     elif op == "empty":
         path.write_bytes(b"")
+    elif op == "replace":
+        text = path.read_text(encoding="utf-8")
+        at = text.index(case["old"])
+        path.write_text(text.replace(case["old"], case["new"], 1), encoding="utf-8")
+        return text.count("\n", 0, at) + 1
     elif op == "write_text":
         path.write_text(case["text"], encoding="utf-8")
     elif op == "delete":

@@ -1,4 +1,5 @@
-"""Browser test of the built site: offline, no third-party requests, no broken links, alt text.
+"""Browser test of the built site: offline, no third-party requests, no broken links, alt text,
+no injected script.
 
 It runs against the site that is already built (``make book``), by default in
 ``<repo>/_build/html``; set ``TRD_SITE_DIR`` to test another build. ``TRD_SKIP_BROWSER=1``
@@ -166,3 +167,11 @@ def test_landing_page_has_bottom_line(crawl):
     assert any("SMD" in t and SMD_NUMBER.search(t) for t in texts), (
         f"the bottom line on {crawl.landing} must mention 'SMD' and a number; got {texts!r}"
     )
+
+
+def test_no_injected_script(crawl):
+    """No page shows a sign of script injected from data (hostile-input markers, event
+    handlers or script URLs in attributes, JavaScript dialogs); tests/test_hostile_site.py
+    runs the same check on a build whose data are hostile."""
+    problems = {p.path: p.injection for p in crawl.pages.values() if p.injection}
+    assert not problems, "signs of injected script:\n" + _fmt(problems)

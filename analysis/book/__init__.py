@@ -1,6 +1,7 @@
 """Book tooling: build pipeline, staging, glue and results publishing, command line.
 
 report      glue texts, figures and tables into pages; record results for ``results.json``
+html        the one place that turns data text into HTML (escaped, deterministic tables)
 build       the pipeline: validate, execute what changed, stage, render, publish atomically
 discovery   the notebooks of ``_toc.yml`` and expanded templates
 cache       cache keys and the decision to reuse a cached execution

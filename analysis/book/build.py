@@ -49,8 +49,6 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
-import yaml
-
 from analysis.book.discovery import discover
 from analysis.book.errors import BuildError
 from analysis.book.execution import NotebookRunner, execute_plan, plan_executions
@@ -136,9 +134,11 @@ def _git_commit(root: Path) -> str:
 def data_metadata(root: Path) -> dict:
     """Versions shown in the site's footer and ``results.json``: data, search date, commit."""
     from analysis.evidence import data_version
+    from analysis.evidence.yamlio import read_version
 
+    # The validator's parser: the build has validated the file before it gets here.
     version_file = root / "data" / "version.yml"
-    info = yaml.safe_load(version_file.read_text(encoding="utf-8")) if version_file.exists() else {}
+    info = read_version(version_file)[0] if version_file.exists() else {}
     return {
         "data_version": data_version(root / "data"),
         "data_semver": str(info.get("version", "unversioned")),

@@ -11,7 +11,10 @@ the review layer under an id of :mod:`analysis.review.catalogue`) and goes throu
 * appends a machine-readable record to the file named by ``TRD_RESULTS_FILE`` (set by the build
   pipeline); outside the pipeline the records are kept in :data:`RECORDS` only.
 
-:func:`glue_text`, :func:`glue_table` and :func:`glue_figure` glue everything else a page shows.
+:func:`glue_text`, :func:`glue_table` and :func:`glue_figure` glue everything else a page shows;
+:func:`table` shows a table directly from a cell. Tables go through
+:func:`analysis.book.html.table_html`, the one place that turns data text into HTML (every cell
+escaped, deterministic ids); glued text stays plain text, which Sphinx escapes.
 
 Ratio measures (RR, OR) are pooled on the log scale; :func:`publish` shows and records them
 exponentiated, with ``scale = "ratio"``.
@@ -40,7 +43,11 @@ def glue_key(result_id: str) -> str:
 
 
 def glue_text(key: str, text: str) -> None:
-    """Glue a string into the current page (no-op outside a notebook kernel)."""
+    """Glue a string into the current page (no-op outside a notebook kernel).
+
+    The string is glued as plain text (``text/plain``): ``{glue:text}`` makes a docutils text
+    node of it, which Sphinx escapes, so text from ``data/`` is shown, never interpreted.
+    """
     try:
         from myst_nb import glue
     except ImportError:  # pragma: no cover - myst_nb is installed with the book extras
@@ -119,11 +126,27 @@ def glue_texts(texts: Mapping[str, str], prefix: str = "") -> None:
         glue_text(f"{prefix}{key}", text)
 
 
-def glue_table(key: str, table: Any) -> None:
-    """Glue a table (a pandas DataFrame) for ``{glue:figure}``, without its index."""
+def table(df: Any, key: str | None = None, precision: int | None = None) -> Any:
+    """A table (a pandas DataFrame) to show from a cell: ``report.table(df, key="...")`` as the
+    cell's last expression, or ``display(report.table(df))``.
+
+    Rendered by :func:`analysis.book.html.table_html` (every cell and column label escaped, no
+    index, the id ``T_<key>``, byte-identical between builds); ``key`` must be unique on the
+    page (without one the id is derived from the table's content).
+    """
+    from IPython.display import HTML
+
+    from analysis.book.html import table_html
+
+    return HTML(table_html(df, key, precision))
+
+
+def glue_table(key: str, df: Any, precision: int | None = None) -> None:
+    """Glue a table (a pandas DataFrame) for ``{glue:figure}``: see :func:`table` (its id is
+    ``T_<key>``)."""
     from myst_nb import glue
 
-    glue(key, table.style.hide(axis="index"), display=False)
+    glue(key, table(df, key, precision), display=False)
 
 
 def glue_figure_or_note(key: str, fig: Any | None, note: str) -> None:

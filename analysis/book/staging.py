@@ -19,6 +19,7 @@ import yaml
 
 from analysis.book.cache import CACHE_DIR
 from analysis.book.execution import Execution
+from analysis.book.html import escape
 from analysis.book.results import results_csv, results_json
 
 STAGE_DIR = Path("_build/.stage")
@@ -57,10 +58,11 @@ def stage(
     # Configuration: the repository's, plus the footer with versions and the extra files.
     config = yaml.safe_load((root / "_config.yml").read_text(encoding="utf-8"))
     html = config.setdefault("html", {})
+    m = {k: escape(v) for k, v in meta.items()}  # footer is raw HTML: escape data values
     html["extra_footer"] = (
-        f'<p class="build-info">Data version {meta["data_semver"]} '
-        f"(<code>{meta['data_version']}</code>, last search {meta['last_search']}) · "
-        f"built {meta['build_date']} · code <code>{meta['commit']}</code> · "
+        f'<p class="build-info">Data version {m["data_semver"]} '
+        f"(<code>{m['data_version']}</code>, last search {m['last_search']}) · "
+        f"built {m['build_date']} · code <code>{m['commit']}</code> · "
         f"text CC BY 4.0, data CC0 1.0, code MIT</p>"
     )
     sconf = config.setdefault("sphinx", {}).setdefault("config", {})

@@ -2,6 +2,9 @@
 
 schema      files, columns, types, allowed values and ranges (one definition)
 validation  every problem with file, row, column and rule
+textrules   text rules by column kind: no markup, no control characters, http(s) URLs
+yamlio      the one YAML parser (``version.yml``), shared by the validator and the build
+dates       the review's clock, ISO dates, the earliest plausible trial year
 paths       where the data are and their version hash
 loading     typed DataFrames (``load_trials``)
 selection   choosing the rows an analysis uses (outcome hierarchy, TRD definitions, shared arms)

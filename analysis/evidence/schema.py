@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from analysis.evidence.dates import FIRST_TRIAL_YEAR
+
 __all__ = ["CSV_FILES", "OTHER_FILES", "INSTRUMENT_RANGES", "MODALITIES", "SCHEMAS", "Col"]
 
 CSV_FILES: tuple[str, ...] = (
@@ -68,6 +70,11 @@ YES_NO_UNCLEAR = ("yes", "no", "unclear")
 YES_NO_UNVERIFIED = ("yes", "no", "unverified")
 
 
+#: A study id (``Wiles2013``): first author + year (+ a letter).
+STUDY_ID = r"[A-Z][A-Za-z]+[0-9]{4}[a-z]?"
+#: A BibTeX key as the database uses them (``wiles2013``).
+BIB_KEY = r"^[a-z][a-z0-9_]*$"
+
 # --------------------------------------------------------------------------- schema
 @dataclass(frozen=True)
 class Col:
@@ -75,6 +82,11 @@ class Col:
 
     kind: "str", "int", "float", "enum", "intlist" (``;``-separated ints),
     "floatlist" (``;``-separated numbers) or "tokens" (``; ``-separated enum tokens).
+
+    text: for "str" columns without a ``pattern``, the kind of text (rules in
+    :mod:`analysis.evidence.textrules`): "name" (a short one-line label shown in tables),
+    "free" (notes and text as printed; line breaks allowed) or "url" (``' | '``-separated
+    http(s) URLs). Columns with a pattern are identifiers and need no text rule.
     """
 
     kind: str = "str"
@@ -85,6 +97,7 @@ class Col:
     min_exclusive: bool = False
     pattern: str | None = None
     description: str = ""
+    text: str = "free"
 
 
 def _c(kind: str = "str", **kw: Any) -> Col:
@@ -92,11 +105,12 @@ def _c(kind: str = "str", **kw: Any) -> Col:
 
 
 STUDIES: dict[str, Col] = {
-    "study_id": _c(required=True, pattern=r"^[A-Z][A-Za-z]+[0-9]{4}[a-z]?$"),
-    "trial_name": _c(),
-    "citation_key": _c(required=True, pattern=r"^[a-z][a-z0-9_]*$"),
-    "year": _c("int", required=True, min=1950, max=2100),
-    "country": _c(),
+    "study_id": _c(required=True, pattern=rf"^{STUDY_ID}$"),
+    "trial_name": _c(text="name"),
+    "citation_key": _c(required=True, pattern=BIB_KEY),
+    # Upper bound: the year of version.yml's extraction_date (checked by the validator).
+    "year": _c("int", required=True, min=FIRST_TRIAL_YEAR),
+    "country": _c(text="name"),
     "modality": _c("enum", required=True, allowed=MODALITIES),
     "modality_detail": _c(),
     "format": _c("enum", required=True, allowed=("individual", "group", "mixed", "unknown")),
@@ -104,7 +118,7 @@ STUDIES: dict[str, Col] = {
     "sessions_note": _c(),
     "weeks": _c("float", min=0, max=520, min_exclusive=True),
     "design": _c("enum", required=True, allowed=("add-on", "switch", "active")),
-    "comparator": _c(required=True),
+    "comparator": _c(required=True, text="name"),
     "trd_definition": _c(required=True),
     "min_failed_ad": _c("int", min=0, max=20),
     "prior_psychotherapy_failure": _c("enum", required=True, allowed=YES_NO_UNCLEAR),
@@ -124,14 +138,14 @@ STUDIES: dict[str, Col] = {
     "doubtful_inclusion": _c("tokens", allowed=DOUBT_TOKENS),
     "main_analysis": _c("enum", required=True, allowed=YES_NO),
     "main_analysis_reason": _c(required=True),
-    "source_urls": _c(required=True),
+    "source_urls": _c(required=True, text="url"),
     "notes": _c(),
 }
 
 OUTCOMES: dict[str, Col] = {
-    "outcome_id": _c(required=True, pattern=r"^[A-Z][A-Za-z]+[0-9]{4}[a-z]?\.o[0-9]+$"),
-    "study_id": _c(required=True),
-    "comparison": _c(required=True),
+    "outcome_id": _c(required=True, pattern=rf"^{STUDY_ID}\.o[0-9]+$"),
+    "study_id": _c(required=True, pattern=rf"^{STUDY_ID}$"),
+    "comparison": _c(required=True, text="name"),
     "outcome": _c(
         "enum", required=True, allowed=("depressive_symptoms", "response", "remission", "dropout")
     ),
@@ -139,10 +153,10 @@ OUTCOMES: dict[str, Col] = {
     "instrument_detail": _c(),
     "rater": _c("enum", allowed=("self", "clinician", "unclear")),
     "timepoint": _c("enum", required=True, allowed=("post", "fu")),
-    "time_label": _c(),
+    "time_label": _c(text="name"),
     "weeks": _c("float", min=0, max=520),
     "arm": _c("enum", required=True, allowed=("intervention", "control", "comparison", "overall")),
-    "arm_label": _c(),
+    "arm_label": _c(text="name"),
     "shared_control": _c("enum", required=True, allowed=YES_NO),
     "n": _c("int", min=1),
     "mean": _c("float"),
@@ -183,7 +197,7 @@ OUTCOMES: dict[str, Col] = {
 }
 
 RISK_OF_BIAS: dict[str, Col] = {
-    "study_id": _c(required=True),
+    "study_id": _c(required=True, pattern=rf"^{STUDY_ID}$"),
     "domain": _c(
         "enum",
         required=True,
@@ -206,12 +220,12 @@ RISK_OF_BIAS: dict[str, Col] = {
 
 PUBLISHED: dict[str, Col] = {
     "result_id": _c(required=True, pattern=r"^[a-z0-9]+(\.[A-Za-z0-9_]+)+$"),
-    "review": _c(required=True),
-    "review_key": _c(required=True),
-    "analysis": _c(required=True),
-    "outcome": _c(),
+    "review": _c(required=True, text="name"),
+    "review_key": _c(required=True, pattern=BIB_KEY),
+    "analysis": _c(required=True, text="name"),
+    "outcome": _c(text="name"),
     "measure": _c("enum", allowed=("MD", "SMD", "RR", "OR", "d", "g", "effect size")),
-    "model": _c(),
+    "model": _c(text="name"),
     "k": _c("int", min=1),
     "k_unit": _c("enum", allowed=("studies", "comparisons")),
     "participants": _c("int", min=1),
@@ -221,11 +235,11 @@ PUBLISHED: dict[str, Col] = {
     "i2": _c("float", min=0, max=100),
     "tau2": _c("float", min=0),
     "studies": _c(),
-    "source": _c(required=True),
+    "source": _c(required=True, text="url"),
     "note": _c(),
     "favours_psychotherapy_when": _c("enum", allowed=("negative", "positive")),
     "reproducible": _c("enum", required=True, allowed=("yes", "partial", "no", "not assessed")),
-    "reproducible_from": _c(),
+    "reproducible_from": _c(pattern=rf"^{STUDY_ID}(; {STUDY_ID})*$"),
     "reproducibility_note": _c(),
 }
 

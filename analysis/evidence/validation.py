@@ -9,6 +9,11 @@ reported at its first line). UTF-8 with or without a byte-order mark and LF or C
 endings are accepted; the delimiter must be a comma and decimals must use a dot.
 
 The schema (columns, types, allowed values, ranges) is :data:`analysis.evidence.schema.SCHEMAS`.
+Text cells follow the rules of their kind (:mod:`analysis.evidence.textrules`: no markup, no
+control characters, http(s) URLs). Study years lie between
+:data:`analysis.evidence.dates.FIRST_TRIAL_YEAR` and the year of ``extraction_date``.
+``version.yml`` is read with the parser the build uses (:mod:`analysis.evidence.yamlio`), and
+``references.bib`` is parsed with pybtex, as the book's bibliography is.
 """
 
 from __future__ import annotations
@@ -22,8 +27,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from analysis.evidence import dates, yamlio
+from analysis.evidence.dates import FIRST_TRIAL_YEAR, parse_iso_date
 from analysis.evidence.paths import find_data_dir
 from analysis.evidence.schema import INSTRUMENT_RANGES, SCHEMAS, STUDIES, Col
+from analysis.evidence.textrules import text_problem
 
 __all__ = ["DataValidationError", "Problem", "validate"]
 
@@ -161,9 +169,11 @@ def _read_csv(path: Path, label: str, problems: list[Problem]) -> _Table | None:
 def _check_value(col: Col, value: str) -> str | None:
     """Return the broken rule for a non-empty value, or None."""
     if col.kind == "str":
-        if col.pattern and not re.match(col.pattern, value):
-            return f"must match pattern {col.pattern}"
-        return None
+        if col.pattern:
+            if not re.match(col.pattern, value):
+                return f"must match pattern {col.pattern}"
+            return None
+        return text_problem(value, col.text)
     if col.kind == "enum":
         if value not in col.allowed:
             return "must be one of: " + ", ".join(col.allowed)
@@ -210,11 +220,15 @@ _RULE_NAMES = {
         "must be >= 0": "pct_women must be 0-100",
         "must be <= 100": "pct_women must be 0-100",
     },
-    "year": {
-        "must be >= 1950": "year must be 1950-2100",
-        "must be <= 2100": "year must be 1950-2100",
-    },
 }
+
+
+def _year_rule(max_year: int) -> str:
+    return (
+        f"year must lie between {FIRST_TRIAL_YEAR} (the first antidepressants; no trial in "
+        f"scope is older) and {max_year} (the year of extraction_date in version.yml, or the "
+        "current year)"
+    )
 
 
 def _check_columns(
@@ -241,7 +255,7 @@ def _check_columns(
 
 
 def _check_cells(
-    table: _Table, schema: dict[str, Col], label: str, problems: list[Problem]
+    table: _Table, schema: dict[str, Col], label: str, problems: list[Problem], max_year: int
 ) -> None:
     for line, rec in table.rows:
         for name, col in schema.items():
@@ -253,6 +267,8 @@ def _check_cells(
             broken = _check_value(col, value)
             if broken:
                 broken = _RULE_NAMES.get(name, {}).get(broken, broken)
+                if name == "year" and broken == f"must be >= {FIRST_TRIAL_YEAR}":
+                    broken = _year_rule(max_year)
                 problems.append(Problem(label, line, name, value, broken))
 
 
@@ -284,9 +300,13 @@ def _unique(
 
 
 # --------------------------------------------------------------------------- checks
-def _check_studies(t: _Table, label: str, bib_keys: set[str] | None, p: list[Problem]) -> None:
+def _check_studies(
+    t: _Table, label: str, bib_keys: set[str] | None, max_year: int, p: list[Problem]
+) -> None:
     _unique(t, ("study_id",), label, p, "study_id must be unique")
     for line, r in t.rows:
+        if _INT.match(r["year"]) and int(r["year"]) > max_year:
+            p.append(Problem(label, line, "year", r["year"], _year_rule(max_year)))
         if bib_keys is not None and r["citation_key"] and r["citation_key"] not in bib_keys:
             p.append(
                 Problem(
@@ -635,59 +655,119 @@ def _check_published(t: _Table, label: str, bib_keys: set[str] | None, p: list[P
             p.append(Problem(label, line, "k_unit", "", "k needs k_unit"))
 
 
-_BIB_KEY = re.compile(r"@\s*[A-Za-z]+\s*\{\s*([^,\s]+)\s*,")
+#: Start of a BibTeX entry: ``@type{key,`` (``@comment``, ``@string`` and ``@preamble`` are not
+#: entries).
+_BIB_ENTRY = re.compile(r"@\s*([A-Za-z]+)\s*[{(]\s*([^,\s}]+)\s*,")
+_BIB_KEY_OK = re.compile(r"^[A-Za-z][A-Za-z0-9_:.-]*$")
+#: BibTeX fields that hold identifiers, not text (checked for spaces and markup only).
+_BIB_URL_FIELDS = ("url",)
+
+
+def _line_at(text: str, offset: int) -> int:
+    return text.count("\n", 0, offset) + 1
+
+
+def _bib_entries(text: str) -> list[tuple[int, int, str]]:
+    """(offset, line, key) of every entry in ``text`` (not @comment/@string/@preamble)."""
+    return [
+        (m.start(), _line_at(text, m.start()), m.group(2))
+        for m in _BIB_ENTRY.finditer(text)
+        if m.group(1).lower() not in ("comment", "string", "preamble")
+    ]
 
 
 def _read_bib(path: Path, label: str, p: list[Problem]) -> set[str] | None:
+    """Parse ``references.bib`` with pybtex (the parser sphinxcontrib-bibtex uses to render the
+    references) and check every entry's fields; return the entry keys."""
+    import pybtex.errors
+    from pybtex.database import BibliographyDataError
+    from pybtex.database.input.bibtex import Parser
+    from pybtex.scanner import PybtexSyntaxError
+
     if not path.is_file():
         p.append(Problem(label, None, None, None, "file is missing"))
         return None
     try:
         text = path.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        p.append(Problem(label, None, None, None, f"file must be UTF-8 ({exc.reason})"))
+        line = path.read_bytes()[: exc.start].count(b"\n") + 1
+        p.append(Problem(label, line, None, None, f"file must be UTF-8 ({exc.reason})"))
         return None
-    keys: set[str] = set()
-    for m in _BIB_KEY.finditer(text):
-        key = m.group(1)
-        if key in keys:
-            line = text[: m.start()].count("\n") + 1
-            p.append(Problem(label, line, None, key, "BibTeX keys must be unique"))
-        keys.add(key)
-    if not keys:
+    entries = _bib_entries(text)
+    starts = {key.lower(): (offset, line) for offset, line, key in reversed(entries)}
+
+    def entry_at(offset: int) -> tuple[int, str] | None:
+        before = [(ln, key) for off, ln, key in entries if off <= offset]
+        return before[-1] if before else None
+
+    with pybtex.errors.capture() as errors:
+        data = Parser(encoding="utf-8").parse_string(text)
+    for err in errors:
+        if isinstance(err, PybtexSyntaxError):
+            offset = err.error_context_info[0] if err.error_context_info else None
+            where = entry_at(offset) if offset is not None else None
+            inside = f" (in the entry '{where[1]}' that starts at line {where[0]})" if where else ""
+            reason = str(err).split(": ", 1)[-1]
+            p.append(Problem(label, err.lineno, None, None,
+                             f"BibTeX syntax error (pybtex): {reason}{inside}"))  # fmt: skip
+        elif isinstance(err, BibliographyDataError) and "repeated bibliography entry" in str(err):
+            continue  # reported below with both lines
+        else:
+            key = getattr(err, "key", None) or ""
+            line = starts.get(str(key).lower(), (None, None))[1]
+            p.append(Problem(label, line, None, None, f"BibTeX error (pybtex): {err}"))
+    seen: dict[str, int] = {}
+    for _, line, key in entries:
+        if key.lower() in seen:
+            p.append(Problem(label, line, None, key,
+                             f"BibTeX keys must be unique, ignoring case (first at line "
+                             f"{seen[key.lower()]})"))  # fmt: skip
+        else:
+            seen[key.lower()] = line
+        if not _BIB_KEY_OK.match(key):
+            p.append(Problem(label, line, None, key,
+                             "BibTeX keys must be letters, digits and _ : . - (a letter first)"))
+    for key, entry in data.entries.items():
+        offset, line = starts.get(key.lower(), (0, None))
+        fields = [(name, value) for name, value in entry.fields.items()]
+        fields += [(role, str(person)) for role, people in entry.persons.items()
+                   for person in people]  # fmt: skip
+        for name, value in fields:
+            kind = "url" if name.lower() in _BIB_URL_FIELDS else "free"
+            rule = text_problem(value, kind)
+            if rule:
+                m = re.compile(rf"(?im)^\s*{re.escape(name)}\s*=").search(text, offset)
+                field_line = _line_at(text, m.start()) if m else line
+                p.append(Problem(label, field_line, name, value, f"entry '{key}': {rule}"))
+    if not entries:
         p.append(Problem(label, None, None, None, "file holds no BibTeX entries"))
-    return keys
+    return {e[2] for e in entries} | set(data.entries.keys())
 
 
 def _read_version(path: Path, label: str, p: list[Problem]) -> dict[str, Any]:
+    """Read ``version.yml`` with the shared YAML parser (:func:`analysis.evidence.yamlio.
+    read_version`, also used by the build) and check its text for markup."""
     if not path.is_file():
         p.append(Problem(label, None, None, None, "file is missing"))
         return {}
-    out: dict[str, Any] = {}
-    for i, raw in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), start=1):
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        if ":" not in line:
-            p.append(Problem(label, i, None, line, "lines must be 'key: value'"))
-            continue
-        k, v = line.split(":", 1)
-        out[k.strip()] = v.strip().strip("\"'")
-    for k in ("version", "last_search", "extraction_date", "description"):
-        if k not in out:
-            p.append(Problem(label, None, k, None, "required key is missing"))
-    if "version" in out and not re.match(r"^\d+\.\d+\.\d+$", str(out["version"])):
-        p.append(Problem(label, None, "version", str(out["version"]), "must be semantic (X.Y.Z)"))
-    for k in ("last_search", "extraction_date"):
-        if k in out and not re.match(r"^\d{4}-\d{2}-\d{2}$", str(out[k])):
-            p.append(Problem(label, None, k, str(out[k]), "must be a date YYYY-MM-DD"))
+    out, problems = yamlio.read_version(path)
+    p.extend(Problem(label, q.line, q.key, q.value, q.rule) for q in problems)
     return out
+
+
+def _max_year(version: dict[str, Any]) -> int:
+    """Latest plausible study year: the year of ``extraction_date`` (a trial cannot have been
+    extracted before it was published), never later than the current year."""
+    now = dates.today().year
+    extracted = parse_iso_date(version.get("extraction_date"))
+    return min(now, extracted.year) if extracted else now
 
 
 def _validate(root: Path) -> tuple[list[Problem], dict[str, _Table], dict[str, Any]]:
     problems: list[Problem] = []
     bib_keys = _read_bib(root / "references.bib", _label(root, "references.bib"), problems)
     version = _read_version(root / "version.yml", _label(root, "version.yml"), problems)
+    max_year = _max_year(version)
     tables: dict[str, _Table] = {}
     for name, schema in SCHEMAS.items():
         label = _label(root, name)
@@ -696,12 +776,12 @@ def _validate(root: Path) -> tuple[list[Problem], dict[str, _Table], dict[str, A
             continue
         if not _check_columns(t, schema, label, problems):
             continue  # cells cannot be checked reliably without the columns
-        _check_cells(t, schema, label, problems)
+        _check_cells(t, schema, label, problems, max_year)
         tables[name] = t
     st = tables.get("studies.csv")
     study_ids = {r["study_id"] for _, r in st.rows} if st else None
     checks: dict[str, Callable[[_Table, str], None]] = {
-        "studies.csv": lambda t, lab: _check_studies(t, lab, bib_keys, problems),
+        "studies.csv": lambda t, lab: _check_studies(t, lab, bib_keys, max_year, problems),
         "outcomes.csv": lambda t, lab: _check_outcomes(t, lab, study_ids, problems),
         "risk_of_bias.csv": lambda t, lab: _check_rob(t, lab, study_ids, problems),
         "published_results.csv": lambda t, lab: _check_published(t, lab, bib_keys, problems),

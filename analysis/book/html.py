@@ -1,0 +1,101 @@
+"""The one place where text from ``data/`` becomes HTML: escaping and tables.
+
+Every string of the trial database that reaches a page goes through this module or through
+docutils, which escapes text nodes and attribute values itself:
+
+* **tables** (pandas DataFrames): :func:`table_html`. pandas' ``Styler`` does *not* escape
+  cell text by default, so a trial name ``<img src=x onerror=...>`` used to run in the reader's
+  browser. Here every cell and every column label goes through :func:`escape` (``&``, ``<``,
+  ``>``, ``"``, ``'``; values that are not strings too, after formatting them as pandas does),
+  missing values are shown empty, the index is hidden, and the table's id comes from
+  its key (not pandas' random ``T_xxxxx``), so the same table renders to the same bytes in
+  every build;
+* **raw HTML that the build writes itself** (the footer): :func:`escape`;
+* **glued text** (``{glue:text}``): MyST-NB turns the glued ``text/plain`` into a docutils text
+  node, which Sphinx escapes; nothing is parsed as Markdown or HTML, so no escaping here (it
+  would show ``&amp;lt;`` to the reader). :func:`analysis.book.report.glue_text` glues plain
+  text only;
+* **figures** are PNG images; their alt text is the directive's ``:alt:`` option, an attribute
+  that docutils escapes.
+
+No page embeds JSON: ``results.json`` is a separate file written with :func:`json.dumps`.
+
+:mod:`analysis.book.report` glues and shows tables through :func:`table_html`; chapters never
+call ``DataFrame.style`` or ``Styler.to_html`` themselves (``tests/test_html_escaping.py``
+checks the source).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import numbers
+import re
+from collections.abc import Callable
+from typing import Any
+
+import pandas as pd
+
+__all__ = ["escape", "table_html", "table_id"]
+
+
+def escape(value: Any) -> str:
+    """``str(value)`` with ``&``, ``<``, ``>``, ``"`` and ``'`` replaced by HTML entities.
+
+    Safe in element content and in quoted attribute values.
+    """
+    return html.escape(str(value), quote=True)
+
+
+def table_id(key: str | None, table: pd.DataFrame) -> str:
+    """The table's HTML id suffix: ``key`` reduced to ``[A-Za-z0-9_]``, or, without a key, the
+    first 12 hex digits of a SHA-256 of the table's CSV text (deterministic either way)."""
+    if key:
+        cleaned = re.sub(r"[^0-9A-Za-z_]+", "_", key).strip("_")
+        if cleaned:
+            return cleaned
+    digest = hashlib.sha256(table.to_csv(index=False).encode("utf-8")).hexdigest()
+    return f"t{digest[:12]}"
+
+
+def _cell_formatter(precision: int) -> Callable[[Any], str]:
+    """Format a cell as pandas' Styler does by default (floats with ``precision`` decimals,
+    other values with ``str``), then escape it."""
+
+    def fmt(value: Any) -> str:
+        if isinstance(value, numbers.Real) and not isinstance(value, numbers.Integral):
+            return escape(f"{value:.{precision}f}")
+        return escape(value)
+
+    return fmt
+
+
+def table_html(table: pd.DataFrame, key: str | None = None, precision: int | None = None) -> str:
+    """Render ``table`` as an HTML ``<table>`` with every cell and column label escaped.
+
+    Parameters
+    ----------
+    table
+        The table; its index is not shown.
+    key
+        A name unique on the page (e.g. the glue key); the table's id is ``T_<key>``. Without
+        one the id is derived from the table's content.
+    precision
+        Decimals for floats (pandas' default, 6, when ``None``).
+
+    Returns
+    -------
+    str
+        The HTML: byte-identical for the same table, key and precision.
+    """
+    from pandas.io.formats.style import Styler
+
+    if precision is None:
+        precision = int(pd.get_option("styler.format.precision"))
+    styler = (
+        Styler(table, uuid=table_id(key, table), cell_ids=False)
+        .hide(axis="index")
+        .format(_cell_formatter(precision), na_rep="")
+        .format_index(escape, axis=1)
+    )
+    return styler.to_html()
