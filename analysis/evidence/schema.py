@@ -10,7 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["CSV_FILES", "OTHER_FILES", "INSTRUMENT_RANGES", "MODALITIES", "SCHEMAS", "Col"]
+__all__ = [
+    "ANALYSIS_POPULATIONS",
+    "CSV_FILES",
+    "OTHER_FILES",
+    "INSTRUMENT_RANGES",
+    "MODALITIES",
+    "SCHEMAS",
+    "Col",
+]
 
 CSV_FILES: tuple[str, ...] = (
     "studies.csv",
@@ -64,6 +72,8 @@ DOUBT_TOKENS = (
     "instrument_unclear",
 )
 YES_NO = ("yes", "no")
+#: ``outcomes.csv`` ``analysis_population``: who the row's figures analysed.
+ANALYSIS_POPULATIONS = ("itt", "completers", "not reported")
 YES_NO_UNCLEAR = ("yes", "no", "unclear")
 YES_NO_UNVERIFIED = ("yes", "no", "unverified")
 
@@ -99,7 +109,9 @@ STUDIES: dict[str, Col] = {
     "country": _c(),
     "modality": _c("enum", required=True, allowed=MODALITIES),
     "modality_detail": _c(),
-    "format": _c("enum", required=True, allowed=("individual", "group", "mixed", "unknown")),
+    "format": _c(
+        "enum", required=True, allowed=("individual", "group", "mixed", "unknown", "self-help")
+    ),
     "sessions": _c("int", min=1, max=500),
     "sessions_note": _c(),
     "weeks": _c("float", min=0, max=520, min_exclusive=True),
@@ -171,6 +183,8 @@ OUTCOMES: dict[str, Col] = {
     "se": _c("float", min=0, min_exclusive=True),
     "direction": _c("enum", allowed=("lower_better", "higher_better")),
     "favours_psychotherapy_when": _c("enum", allowed=("negative", "positive")),
+    "analysis_population": _c("enum", required=True, allowed=ANALYSIS_POPULATIONS),
+    "trial_primary_definition": _c("enum", allowed=YES_NO),
     "use": _c(
         "enum",
         required=True,

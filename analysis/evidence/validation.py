@@ -486,6 +486,11 @@ def _check_outcomes(t: _Table, label: str, study_ids: set[str] | None, p: list[P
             bad("conflict_flag", "rows marked use=conflict must say what they conflict with")
         if r["shared_control"] == "yes" and arm != "control":
             bad("shared_control", "only control rows can be shared")
+        if r.get("trial_primary_definition") and r["outcome"] not in ("response", "remission"):
+            bad(
+                "trial_primary_definition",
+                "trial_primary_definition is only for response and remission rows",
+            )
     _check_primary_sets(t, label, p)
 
 
