@@ -5,6 +5,7 @@ validation  every problem with file, row, column and rule
 paths       where the data are and their version hash
 loading     typed DataFrames (``load_trials``)
 selection   choosing the rows an analysis uses (outcome hierarchy, TRD definitions, shared arms)
+protocol    the review protocol (``protocol.yml``): loading and validation
 
 May import the statistics core, never the review or book layers.
 """
@@ -24,6 +25,8 @@ _EXPORTS = {
     "SCHEMAS": "analysis.evidence.schema",
     "CSV_FILES": "analysis.evidence.schema",
     "INSTRUMENT_RANGES": "analysis.evidence.schema",
+    "load_protocol": "analysis.evidence.protocol",
+    "Protocol": "analysis.evidence.protocol",
 }
 __all__ = sorted(_EXPORTS)
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())

@@ -26,7 +26,7 @@ CSV_FILES: tuple[str, ...] = (
     "risk_of_bias.csv",
     "published_results.csv",
 )
-OTHER_FILES: tuple[str, ...] = ("references.bib", "version.yml")
+OTHER_FILES: tuple[str, ...] = ("references.bib", "version.yml", "protocol.yml")
 
 #: Possible score range (min, max) of each instrument code; ``None`` = no range check.
 INSTRUMENT_RANGES: dict[str, tuple[float, float] | None] = {

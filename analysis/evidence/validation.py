@@ -17,12 +17,13 @@ import csv
 import io
 import os
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from analysis.evidence.paths import find_data_dir
+from analysis.evidence.problems import DataValidationError, Problem
 from analysis.evidence.schema import INSTRUMENT_RANGES, SCHEMAS, STUDIES, Col
 
 __all__ = ["DataValidationError", "Problem", "validate"]
@@ -30,48 +31,6 @@ __all__ = ["DataValidationError", "Problem", "validate"]
 _NONFINITE = re.compile(r"^[+-]?(nan|inf|infinity)$", re.IGNORECASE)
 _INT = re.compile(r"^[+-]?[0-9]+$")
 _FLOAT = re.compile(r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$")
-
-
-# --------------------------------------------------------------------------- problems
-@dataclass(frozen=True)
-class Problem:
-    """One validation problem.
-
-    ``row`` is the 1-based line number in the file (header = line 1) or ``None`` for a
-    file-level problem; ``column`` is ``None`` when the problem concerns a whole row/file.
-    """
-
-    file: str
-    row: int | None
-    column: str | None
-    value: str | None
-    rule: str
-
-    def __str__(self) -> str:
-        parts = [self.file]
-        if self.row is not None:
-            parts.append(f"row {self.row}")
-        if self.column is not None:
-            parts.append(f"column {self.column!r}")
-        where = ", ".join(parts)
-        if self.value is not None:
-            return f"{where}: value {self.value!r} breaks rule {self.rule!r}"
-        return f"{where}: breaks rule {self.rule!r}"
-
-
-class DataValidationError(ValueError):
-    """Raised by :func:`load_trials` when the data are invalid; ``.problems`` lists them all."""
-
-    def __init__(self, problems: Iterable[Problem]):
-        self.problems: list[Problem] = list(problems)
-        lines = "\n".join(str(p) for p in self.problems[:50])
-        more = len(self.problems) - 50
-        if more > 0:
-            lines += f"\n... and {more} more"
-        super().__init__(f"{len(self.problems)} data problem(s):\n{lines}")
-
-
-
 
 
 def _label(root: Path, name: str) -> str:
@@ -690,7 +649,10 @@ def _read_version(path: Path, label: str, p: list[Problem]) -> dict[str, Any]:
 
 
 def _validate(root: Path) -> tuple[list[Problem], dict[str, _Table], dict[str, Any]]:
+    from analysis.evidence.protocol import PROTOCOL_FILE, protocol_problems
+
     problems: list[Problem] = []
+    problems += protocol_problems(root / PROTOCOL_FILE, _label(root, PROTOCOL_FILE))[0]
     bib_keys = _read_bib(root / "references.bib", _label(root, "references.bib"), problems)
     version = _read_version(root / "version.yml", _label(root, "version.yml"), problems)
     tables: dict[str, _Table] = {}
