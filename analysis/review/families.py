@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.review.analyses import MetaAnalysis, meta_analysis, repool
+from analysis.review.analyses import MetaAnalysis, meta_analysis
 from analysis.review.text import ci_text, study_label
 
 __all__ = [
@@ -165,9 +165,10 @@ def family_analysis(
     ``codes``.
 
     Trials are selected with :func:`in_family`; comparisons are kept when :func:`therapy_of` is
-    one of ``codes``, and re-pooled with the same model. Other keyword arguments go to
-    ``meta_analysis`` (``where`` is combined with the family filter). The table gains a
-    ``therapy`` column.
+    one of ``codes`` *before* shared control arms are divided, so a multi-arm trial with one arm
+    in the family keeps its whole control group (Cochrane Handbook 23.3.4). Other keyword
+    arguments go to ``meta_analysis`` (``where`` is combined with the family filter). The table
+    gains a ``therapy`` column.
     """
     where = kwargs.pop("where", None)
     wanted = set(codes)
@@ -176,14 +177,14 @@ def family_analysis(
         mask = in_family(s, codes)
         return mask & where(s).fillna(False).astype(bool) if where is not None else mask
 
-    ma = meta_analysis(trials, outcome, measure, where=select, **kwargs)
-    if not len(ma.table):
-        return ma
-    therapy = [
-        therapy_of(c, m) for c, m in zip(ma.table["comparison"], ma.table["modality"], strict=True)
-    ]
-    ma = repool(ma, pd.Series(therapy).isin(list(wanted)).to_numpy())
-    return replace(ma, table=ma.table.assign(therapy=[t for t in therapy if t in wanted]))
+    def keep(table: pd.DataFrame) -> np.ndarray:
+        return np.array([therapy_of(c, m) in wanted for c, m in
+                         zip(table["comparison"], table["modality"], strict=True)], dtype=bool)
+
+    ma = meta_analysis(trials, outcome, measure, where=select, keep_comparisons=keep, **kwargs)
+    therapy = [therapy_of(c, m) for c, m in
+               zip(ma.table["comparison"], ma.table["modality"], strict=True)]  # fmt: skip
+    return replace(ma, table=ma.table.assign(therapy=therapy))
 
 
 def family_labels(table: pd.DataFrame) -> list[str]:
