@@ -74,8 +74,6 @@ class Protocol:
     primary: Comparison
     all_controls: Comparison
     never_pooled_designs: tuple[str, ...]
-    primary_outcome: str
-    primary_measure: str
     timepoint: str
     self_report_instruments: tuple[str, ...]
     clinician_instruments: tuple[str, ...]
@@ -84,12 +82,9 @@ class Protocol:
     use_order: tuple[str, ...]
     standardise_itt_md: bool
     definition_order: tuple[str, ...]
-    dichotomous_measure: str
-    dichotomous_reported_only_as: str
     method: str
     test: str
     level: float
-    pi_min_k: int
     grade: Mapping[str, Any]
     per: int
     assumed_control_risk: Mapping[str, Any]
@@ -333,8 +328,6 @@ def protocol_problems(
         all_controls=_comparison(c, data, "all_controls"),
         never_pooled_designs=_str_list(c, data, ("comparisons", "never_pooled_designs"),
                                        STUDIES["design"].allowed, empty_ok=True),  # fmt: skip
-        primary_outcome=_choice(c, data, ("outcomes", "primary", "outcome"), _OUTCOMES),
-        primary_measure=_choice(c, data, ("outcomes", "primary", "measure"), ("SMD", "MD")),
         timepoint=_choice(c, data, ("outcomes", "timepoint"), OUTCOMES["timepoint"].allowed),
         self_report_instruments=self_report,
         clinician_instruments=clinician,
@@ -344,13 +337,9 @@ def protocol_problems(
         standardise_itt_md=bool(_get(c, data, ("outcomes", "standardise_itt_mean_differences"),
                                      bool, False)),  # fmt: skip
         definition_order=definitions,
-        dichotomous_measure=_choice(c, data, ("outcomes", "dichotomous_measure"), ("RR", "OR")),
-        dichotomous_reported_only_as=_choice(c, data, ("outcomes", "dichotomous_reported_only_as"),
-                                             ("RR", "OR")),  # fmt: skip
         method=_choice(c, data, ("model", "tau2"), METHODS),
         test=_choice(c, data, ("model", "test"), TESTS),
         level=_number(c, data, ("model", "level"), 0.5, 0.999),
-        pi_min_k=_int(c, data, ("model", "prediction_interval_min_k"), 3, 100, 3),
         grade=grade,
         per=per,
         assumed_control_risk=risks,

@@ -99,16 +99,17 @@ def _models() -> dict[str, Spec]:
 
 
 #: Therapy-level ids of the modality pages: id suffix -> (label, therapy codes).
+VS = "vs usual care or wait-list"
 MODALITIES: dict[str, tuple[str, tuple[str, ...]]] = {
-    "CBT": ("CBT, cognitive therapy or behavioural activation vs control", ("CBT", "CT", "BA")),
-    "CBASP": ("CBASP vs control", ("CBASP",)),
-    "MBCT": ("MBCT vs control", ("MBCT",)),
-    "DBT": ("DBT or RO DBT vs control", ("DBT",)),
-    "CFT": ("CFT vs control", ("CFT",)),
-    "IPT": ("IPT vs control", ("IPT", "IPT+OT")),
-    "ISTDP": ("ISTDP vs control", ("ISTDP",)),
-    "LTPP": ("LTPP vs control", ("LTPP",)),
-    "BODY": ("Body psychotherapy vs control", ("BODY",)),
+    "CBT": (f"CBT, cognitive therapy or behavioural activation {VS}", ("CBT", "CT", "BA")),
+    "CBASP": (f"CBASP {VS}", ("CBASP",)),
+    "MBCT": (f"MBCT {VS}", ("MBCT",)),
+    "DBT": (f"DBT or RO DBT {VS}", ("DBT",)),
+    "CFT": (f"CFT {VS}", ("CFT",)),
+    "IPT": (f"IPT {VS}", ("IPT", "IPT+OT")),
+    "ISTDP": (f"ISTDP {VS}", ("ISTDP",)),
+    "LTPP": (f"LTPP {VS}", ("LTPP",)),
+    "BODY": (f"Body psychotherapy {VS}", ("BODY",)),
 }
 
 
@@ -171,7 +172,7 @@ def _build() -> dict[str, Spec]:
     for code, (label, codes) in MODALITIES.items():
         a[modality_id(code)] = Spec(label, codes=codes)
     for fam in FAMILIES:
-        a[f"symptoms.smd.modality.family-{fam.slug}"] = Spec(f"{fam.title} vs control",
+        a[f"symptoms.smd.modality.family-{fam.slug}"] = Spec(f"{fam.title} {VS}",
                                                             codes=fam.codes)
     return a
 

@@ -167,10 +167,13 @@ def family_analysis(
     Trials are selected with :func:`in_family`; comparisons are kept when :func:`therapy_of` is
     one of ``codes`` *before* shared control arms are divided, so a multi-arm trial with one arm
     in the family keeps its whole control group (Cochrane Handbook 23.3.4). Other keyword
-    arguments go to ``meta_analysis`` (``where`` is combined with the family filter). The table
-    gains a ``therapy`` column.
+    arguments go to ``meta_analysis`` (``where`` is combined with the family filter); the
+    comparison defaults to ``"all_controls"`` (usual care or wait-list: the therapy pages show
+    every inactive-control trial of a therapy, with the protocol's established instruments). The
+    table gains a ``therapy`` column.
     """
     where = kwargs.pop("where", None)
+    kwargs.setdefault("comparison", "all_controls")
     wanted = set(codes)
 
     def select(s: pd.DataFrame) -> pd.Series:

@@ -103,6 +103,7 @@ class GradeRules:
     ois: int = 400
     pub_min_trials: int = 10
     pub_p: float = 0.10
+    start: str = "high"
     wording: Mapping[str, Mapping[str, str]] = field(default_factory=lambda: _DEFAULT_WORDING)
 
 
@@ -119,6 +120,7 @@ def rules_of(proto: Any) -> GradeRules:
         ois=int(g["imprecision_participants"]),
         pub_min_trials=int(g["publication_bias_min_trials"]),
         pub_p=float(g["publication_bias_p"]),
+        start=str(g["start"]),
         wording=g["wording"],
     )
 
@@ -290,7 +292,7 @@ def grade(
     ois
         Optimal information size (default ``rules.ois``).
     randomised
-        Start at *high* (randomised trials) or *low*.
+        Start at ``rules.start`` (randomised trials; *high*) or two levels lower.
     rules
         Thresholds (default :class:`GradeRules`, the protocol as released; pass
         :func:`rules_of` of the loaded protocol).
@@ -379,7 +381,8 @@ def grade(
         if egger_p is None:
             notes.append("publication bias: Egger's test not supplied")
 
-    points = max(1, (4 if randomised else 2) - sum(down.values()))
+    start = {v: k for k, v in LEVELS.items()}[rules.start]
+    points = max(1, (start if randomised else start - 2) - sum(down.values()))
     return GradeRating(LEVELS[points], down, tuple(reasons), tuple(notes))
 
 
