@@ -127,10 +127,11 @@ class MetaAnalysis:
 
     @property
     def precomputed_studies(self) -> list[str]:
-        """Trials with a comparison entered as a published effect estimate (no arm data)."""
+        """Trials with a comparison entered as a published effect estimate (no arm data),
+        including intention-to-treat mean differences standardised for an SMD."""
         if not len(self.table):
             return []
-        return list(dict.fromkeys(self.table.loc[self.table["input"] == "precomputed",
+        return list(dict.fromkeys(self.table.loc[self.table["input"] != "arms",
                                                  "study_id"]))  # fmt: skip
 
     @property

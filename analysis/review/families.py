@@ -29,6 +29,8 @@ __all__ = [
     "Family",
     "family",
     "family_analysis",
+    "family_evidence_text",
+    "family_grouped_table",
     "family_of",
     "family_of_code",
     "family_summary",
@@ -265,3 +267,36 @@ def therapy_groups(ma: MetaAnalysis) -> np.ndarray | None:
 def family_trials(trials: Any, codes: Sequence[str]) -> pd.DataFrame:
     """The rows of ``studies.csv`` with a psychotherapy arm of one of ``codes`` (any design)."""
     return trials.studies.loc[in_family(trials.studies, codes)]
+
+
+def family_evidence_text(trials: Any) -> str:
+    """How much evidence each family has, in one sentence fragment per family (all inactive
+    controls, established instruments): trials pooled and the SMD with its 95% CI, or that no
+    trial has usable data. A family resting on one trial says so; a CI that includes no effect
+    is said in words."""
+    parts = []
+    for fam in FAMILIES:
+        ma = family_analysis(trials, fam.codes)
+        r = ma.result
+        if r is None:
+            parts.append(f"{fam.short}: no trial with usable data")
+            continue
+        n = len(ma.studies)
+        who = "a single trial" if n == 1 else f"{n} trials"
+        crosses = " (the interval includes no effect)" if r.ci_low <= 0 <= r.ci_high else ""
+        parts.append(f"{fam.short}: {who}, SMD {ci_text(r.estimate, r.ci_low, r.ci_high)}"
+                     f"{crosses}")  # fmt: skip
+    return "; ".join(parts)
+
+
+def family_grouped_table(ma: MetaAnalysis) -> pd.DataFrame:
+    """The comparisons of one analysis with a ``family`` column (family title), in family
+    order: the rows of a forest plot grouped by family within that analysis (a shared control
+    stays divided as in the analysis, unlike :func:`family_table`)."""
+    if not len(ma.table):
+        return ma.table.assign(family=[])
+    titles = [family_of(c, m).title for c, m in
+              zip(ma.table["comparison"], ma.table["modality"], strict=True)]  # fmt: skip
+    order = {f.title: i for i, f in enumerate(FAMILIES)}
+    out = ma.table.assign(family=titles, _o=[order[t] for t in titles])
+    return out.sort_values("_o", kind="stable").drop(columns="_o").reset_index(drop=True)

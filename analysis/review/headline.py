@@ -24,6 +24,7 @@ from analysis.review.text import count_text, describe, percent, study_label, tri
 __all__ = [
     "assumed_response_risk",
     "headline_texts",
+    "outcome_statement",
     "strict_question",
     "within_trial_subgroups",
 ]
@@ -147,3 +148,13 @@ def strict_question(trials: Any) -> dict[str, str]:
     )  # fmt: skip
     return {"n": str(n), "min": str(need), "trials": listed, "data": data,
             "subgroups": subgroups, "answer": answer}  # fmt: skip
+
+
+def outcome_statement(trials: Any, result_id: str, ma: MetaAnalysis) -> str:
+    """``"<plain-language statement> (<certainty> certainty)"`` for one published result, from
+    :func:`analysis.review.summary_of_findings.certainty_statement`; without data, that no trial
+    has reported usable data yet."""
+    if ma.result is None:
+        return f"no trial has reported usable data on {ma.outcome} for this comparison yet"
+    rating, text = certainty_statement(trials, result_id, ma)
+    return f"{text} ({rating.certainty} certainty)"

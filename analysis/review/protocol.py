@@ -154,13 +154,14 @@ def protocol_texts(proto: Protocol) -> dict[str, str]:
         "population": " ".join(str(proto.raw["population"]["description"]).split()),
         "min_failed": str(proto.min_failed),
         "strict_min_failed": str(proto.strict_min_failed),
-        "doubtful_flags": _list([f"`{f}`" for f in proto.doubtful_population_flags], "or"),
+        "doubtful_flags": _list([f"{f}" for f in proto.doubtful_population_flags], "or"),
         "designs": " ".join(str(proto.raw["designs"]["eligible"]).split()),
         "interventions": " ".join(str(proto.raw["interventions"]["description"]).split()),
         "self_help": (f"Self-help formats (studies.csv format {self_help}) are excluded from the "
                       "primary analysis, which is about psychotherapy delivered by a therapist. "
                       "They enter a pre-specified sensitivity analysis and are shown, labelled "
                       "\"self-help\", in the single-scale analyses."),
+        "primary_label": proto.primary.label,
         "primary_comparison": (
             f"The primary comparison is {proto.primary.label}: trials of design "
             f"{proto.primary.design} whose control group is {_list(proto.primary.controls, 'or')}."
@@ -169,7 +170,7 @@ def protocol_texts(proto: Protocol) -> dict[str, str]:
             f"A secondary analysis, shown beside the primary one, pools "
             f"{proto.all_controls.label}: {_list(proto.all_controls.controls, 'and')} controls "
             f"together. A trial's control is a wait-list when the trial carries the "
-            f"`{proto.waitlist_flag}` flag (usual treatment, including medication, continued); "
+            f"{proto.waitlist_flag} flag (usual treatment, including medication, continued); "
             "otherwise it is usual care."
         ),
         "waitlist_subgroup": " ".join(str(proto.raw["comparisons"]["waitlist_subgroup"]).split()),
@@ -238,7 +239,7 @@ def protocol_texts(proto: Protocol) -> dict[str, str]:
             f"weight comes from trials that did not require at least {proto.strict_min_failed} "
             "failed antidepressants (most of their participants had failed one), or whose "
             "population may not be treatment-resistant (flags "
-            f"{_list([f'`{f}`' for f in proto.doubtful_population_flags], 'or')})."
+            f"{_list([f'{f}' for f in proto.doubtful_population_flags], 'or')})."
         ),
         "grade_imprecision": (
             "Imprecision: rated down when the confidence interval includes no effect, or when "
