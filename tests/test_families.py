@@ -56,7 +56,9 @@ def test_in_family_uses_modality_detail():
 
 
 def test_family_analyses_partition_the_main_analysis(trials):
-    main = meta_analysis(trials)
+    """The therapy pages' family analyses (all inactive controls) partition the all-controls
+    analysis."""
+    main = meta_analysis(trials, comparison="all_controls")
     parts = [families.family_analysis(trials, f.codes) for f in families.FAMILIES]
     assert sum(p.k for p in parts) == main.k
     keys = sorted(
@@ -78,7 +80,7 @@ def test_multiarm_trial_split_between_families(trials):
 
 
 def test_subgroups_page_and_modality_pages_use_the_same_mapping(trials):
-    main = meta_analysis(trials)
+    main = meta_analysis(trials, comparison="all_controls")
     by_family = subgroup_analyses.by_family(main)
     for fam in families.FAMILIES:
         in_group = main.table.loc[by_family.groups == fam.short, ["study_id", "comparison"]]

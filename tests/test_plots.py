@@ -372,6 +372,21 @@ def test_forest_overall_test_is_t_with_df_under_hksj_else_z():
     assert any(t.startswith(f"Test for overall effect: Z = {abs(z.stat):.2f} (") for t in texts)
 
 
+def test_forest_names_the_modified_knapp_hartung_method():
+    """A result fitted with test="adhoc" is labelled as the modified method (not plain HKSJ)
+    and still reports a t test on k - 1 degrees of freedom."""
+    df = continuous(8, seed=8)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ad = pool(df["yi"], df["vi"], method="REML", test="adhoc")
+    fig = plots.forest_plot(df, ad)
+    texts = forest_texts(fig)
+    assert "IV, Random (REML), modified HKSJ, 95% CI" in texts
+    assert "IV, Random (REML), HKSJ, 95% CI" not in texts
+    assert any(t.startswith("Test for overall effect: t = ") and "df = 7" in t for t in texts)
+    assert "random-effects (REML, modified HKSJ)" in plots.alt_text(fig)
+
+
 def test_forest_draws_the_result_passed_in_not_a_re_pooled_one():
     df = continuous(4, seed=44)
     fitted = fit(df)

@@ -17,6 +17,7 @@ from analysis.review.analyses import meta_analysis
 from analysis.review.summary_of_findings import ROWS, summary_of_findings
 from analysis.review.text import range_text
 from analysis.stats.bias import trim_and_fill
+from analysis.stats.effects import effect_size
 from analysis.stats.pooling import pool
 
 
@@ -30,14 +31,15 @@ def main(trials):
     return meta_analysis(trials)
 
 
-def _pool_rows(table, mask, method="REML", hksj=True):
+def _pool_rows(table, mask, method="REML", test="adhoc"):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return pool(table.loc[mask, "yi"], table.loc[mask, "vi"], method=method, hksj=hksj)
+        return pool(table.loc[mask, "yi"], table.loc[mask, "vi"], method=method, test=test)
 
 
-def test_comparator_subgroups_follow_the_waitlist_flag(trials, main):
-    sg = subgroup_analyses.by_comparator(main, trials.studies)
+def test_comparator_subgroups_follow_the_waitlist_flag(trials):
+    main = meta_analysis(trials, comparison="all_controls")
+    sg = subgroup_analyses.by_comparator(main, trials.studies, trials.protocol)
     flagged = set(trials.studies.loc[trials.studies["doubtful_inclusion"].fillna("")
                                      .str.contains("waitlist_control"), "study_id"])  # fmt: skip
     is_wait = main.table["study_id"].isin(flagged).to_numpy()
@@ -48,6 +50,10 @@ def test_comparator_subgroups_follow_the_waitlist_flag(trials, main):
     assert wait.estimate == pytest.approx(_pool_rows(main.table, is_wait).estimate, abs=1e-12)
     assert usual.estimate == pytest.approx(_pool_rows(main.table, ~is_wait).estimate, abs=1e-12)
     assert sg.test_text().startswith("Q = ")
+    # the usual-care subgroup is the primary analysis (same trials, same split, same model)
+    primary = meta_analysis(trials)
+    assert usual.estimate == pytest.approx(primary.result.estimate, abs=1e-12)
+    assert usual.ci_low == pytest.approx(primary.result.ci_low, abs=1e-12)
 
 
 def test_family_and_format_subgroups_cover_every_comparison(main):
@@ -67,12 +73,24 @@ def test_subgroups_without_data():
 
 
 def test_leave_one_out_rows_equal_pooling_without_each(main):
+    """Each row re-pools the other comparisons; when one arm of a multi-arm trial is left out,
+    the other arm gets its whole shared control group back (Cochrane Handbook 23.3.4)."""
     table, texts = sensitivity_analyses.leave_one_out_table(main)
     assert len(table) == main.k
     t = main.table
+    multi = t["shared_split"] > 1
+    assert multi.sum() == 2  # Michalak 2015's two arms share the TAU group
     for i in range(main.k):
         keep = np.arange(main.k) != i
-        expected = _pool_rows(t, keep)
+        rest = t.loc[keep].copy()
+        if multi.iloc[i]:
+            other = rest.index[multi[keep]][0]
+            es = effect_size("SMD", m1=[rest.at[other, "m1"]], sd1=[rest.at[other, "sd1"]],
+                             n1=[rest.at[other, "n1"]], m2=[rest.at[other, "m2"]],
+                             sd2=[rest.at[other, "sd2"]], n2=[rest.at[other, "n2_full"]])
+            assert rest.at[other, "n2_full"] == 2 * rest.at[other, "n2"]
+            rest.loc[other, ["yi", "vi"]] = [es.yi[0], es.vi[0]]
+        expected = _pool_rows(rest, np.ones(len(rest), dtype=bool))
         assert table.iloc[i]["SMD (95% CI) of the rest"] == range_text(
             expected.estimate, expected.ci_low, expected.ci_high
         )
@@ -93,20 +111,27 @@ def test_outliers_follow_the_overlap_rule(trials, main):
 
 
 def test_low_risk_of_bias_selection(trials):
+    """Trials with a judged domain and no high risk outside detection bias (which is high by
+    design in every trial)."""
     low, ma = sensitivity_analyses.low_rob_analysis(trials)
     rob = trials.risk_of_bias
+    rob = rob.loc[rob["domain"].isin(sensitivity_analyses.LOW_ROB_DOMAINS)]
     for sid in low:
         j = rob.loc[rob["study_id"] == sid, "judgement"].str.lower()
         assert len(j) >= 1 and not (j == "high").any()
     assert set(ma.studies) <= set(low)
+    assert ma.k > 0
 
 
 def test_model_table_has_every_estimator(trials):
     table, analyses = sensitivity_analyses.model_table(trials)
-    assert len(table) == 6
-    assert [(a.method, a.hksj) for a in analyses] == [
-        (m, h) for m in ("DL", "REML", "PM") for h in (False, True)
+    assert len(table) == 9
+    assert [(a.method, a.model_test) for a in analyses] == [
+        (m, t) for m in ("DL", "REML", "PM") for t in ("z", "knha", "adhoc")
     ]
+    main = meta_analysis(trials)
+    reml_adhoc = analyses[5]
+    assert reml_adhoc.result.ci_low == main.result.ci_low  # the primary model
 
 
 def test_small_study_effects(main):
@@ -128,8 +153,8 @@ def test_cumulative_last_step_is_the_main_result(main):
 
 def test_summary_of_findings_rows(trials, main):
     sof = summary_of_findings(trials)
-    assert [e.result_id for e in sof.estimates] == [rid for rid, _ in ROWS]
+    assert [e.result_id for e in sof.estimates] == [rid for rid, _, _ in ROWS]
     assert sof.estimates[0].result.estimate == main.result.estimate
-    assert set(sof.certainty) == {rid for rid, _ in ROWS}
+    assert set(sof.certainty) == {rid for rid, _, _ in ROWS}
     assert set(sof.table["Certainty (rule-based GRADE)"]) <= {
         "high", "moderate", "low", "very low", "not rated"}

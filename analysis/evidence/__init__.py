@@ -8,6 +8,7 @@ dates       the review's clock, ISO dates, the earliest plausible trial year
 paths       where the data are and their version hash
 loading     typed DataFrames (``load_trials``)
 selection   choosing the rows an analysis uses (outcome hierarchy, TRD definitions, shared arms)
+protocol    the review protocol (``protocol.yml``): loading and validation
 
 May import the statistics core, never the review or book layers.
 """
@@ -27,6 +28,8 @@ _EXPORTS = {
     "SCHEMAS": "analysis.evidence.schema",
     "CSV_FILES": "analysis.evidence.schema",
     "INSTRUMENT_RANGES": "analysis.evidence.schema",
+    "load_protocol": "analysis.evidence.protocol",
+    "Protocol": "analysis.evidence.protocol",
 }
 __all__ = sorted(_EXPORTS)
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())

@@ -1,9 +1,9 @@
 """Loading the trial database in ``data/`` into typed DataFrames.
 
 ``load_trials(data_dir=None) -> Trials``
-    Validate (:func:`analysis.evidence.validation.validate`), then load the four CSV files and
-    ``version.yml``. Raises :class:`DataValidationError` (carrying *every* problem found) when
-    the data are invalid.
+    Validate (:func:`analysis.evidence.validation.validate`), then load the four CSV files,
+    ``version.yml`` and the review protocol ``protocol.yml``. Raises
+    :class:`DataValidationError` (carrying *every* problem found) when the data are invalid.
 ``data_version(data_dir=None) -> str``
     First 12 hex digits of the SHA-256 of the data files' bytes (sorted by file name).
 ``find_data_dir(data_dir=None) -> pathlib.Path``
@@ -21,6 +21,7 @@ from typing import Any
 import pandas as pd
 
 from analysis.evidence.paths import data_version, find_data_dir
+from analysis.evidence.protocol import Protocol, load_protocol
 from analysis.evidence.schema import SCHEMAS, Col
 from analysis.evidence.validation import DataValidationError, _Table, _validate
 
@@ -37,6 +38,7 @@ class Trials:
     published: pd.DataFrame
     version: dict[str, Any] = field(default_factory=dict)
     data_dir: Path = field(default_factory=Path)
+    protocol: Protocol | None = None
 
     @property
     def data_version(self) -> str:
@@ -67,7 +69,8 @@ def load_trials(data_dir: str | os.PathLike[str] | None = None) -> Trials:
 
     Returns a frozen :class:`Trials` with typed DataFrames (``studies``, ``outcomes``,
     ``risk_of_bias``, ``published``; each has an extra leading ``line`` column giving the row's
-    line number in its file), the parsed ``version.yml`` dict and ``data_dir``.
+    line number in its file), the parsed ``version.yml`` dict, ``data_dir`` and the validated
+    review protocol (``protocol.yml``, :class:`analysis.evidence.protocol.Protocol`).
 
     Raises
     ------
@@ -86,4 +89,5 @@ def load_trials(data_dir: str | os.PathLike[str] | None = None) -> Trials:
         published=frames["published_results.csv"],
         version=version,
         data_dir=root,
+        protocol=load_protocol(root),
     )

@@ -12,7 +12,15 @@ from typing import Any
 
 from analysis.evidence.dates import FIRST_TRIAL_YEAR
 
-__all__ = ["CSV_FILES", "OTHER_FILES", "INSTRUMENT_RANGES", "MODALITIES", "SCHEMAS", "Col"]
+__all__ = [
+    "ANALYSIS_POPULATIONS",
+    "CSV_FILES",
+    "OTHER_FILES",
+    "INSTRUMENT_RANGES",
+    "MODALITIES",
+    "SCHEMAS",
+    "Col",
+]
 
 CSV_FILES: tuple[str, ...] = (
     "studies.csv",
@@ -20,7 +28,7 @@ CSV_FILES: tuple[str, ...] = (
     "risk_of_bias.csv",
     "published_results.csv",
 )
-OTHER_FILES: tuple[str, ...] = ("references.bib", "version.yml")
+OTHER_FILES: tuple[str, ...] = ("references.bib", "version.yml", "protocol.yml")
 
 #: Possible score range (min, max) of each instrument code; ``None`` = no range check.
 INSTRUMENT_RANGES: dict[str, tuple[float, float] | None] = {
@@ -66,6 +74,8 @@ DOUBT_TOKENS = (
     "instrument_unclear",
 )
 YES_NO = ("yes", "no")
+#: ``outcomes.csv`` ``analysis_population``: who the row's figures analysed.
+ANALYSIS_POPULATIONS = ("itt", "completers", "not reported")
 YES_NO_UNCLEAR = ("yes", "no", "unclear")
 YES_NO_UNVERIFIED = ("yes", "no", "unverified")
 
@@ -113,7 +123,9 @@ STUDIES: dict[str, Col] = {
     "country": _c(text="name"),
     "modality": _c("enum", required=True, allowed=MODALITIES),
     "modality_detail": _c(),
-    "format": _c("enum", required=True, allowed=("individual", "group", "mixed", "unknown")),
+    "format": _c(
+        "enum", required=True, allowed=("individual", "group", "mixed", "unknown", "self-help")
+    ),
     "sessions": _c("int", min=1, max=500),
     "sessions_note": _c(),
     "weeks": _c("float", min=0, max=520, min_exclusive=True),
@@ -185,6 +197,8 @@ OUTCOMES: dict[str, Col] = {
     "se": _c("float", min=0, min_exclusive=True),
     "direction": _c("enum", allowed=("lower_better", "higher_better")),
     "favours_psychotherapy_when": _c("enum", allowed=("negative", "positive")),
+    "analysis_population": _c("enum", required=True, allowed=ANALYSIS_POPULATIONS),
+    "trial_primary_definition": _c("enum", allowed=YES_NO),
     "use": _c(
         "enum",
         required=True,

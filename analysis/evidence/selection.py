@@ -39,6 +39,7 @@ __all__ = [
     "effect_inputs",
     "main_analysis_studies",
     "primary_outcomes",
+    "split_shared_comparisons",
     "split_shared_control",
     "trd_filter",
 ]
@@ -129,6 +130,34 @@ def _usable_for(rows: pd.DataFrame, measure: str | None) -> pd.Series:
     raise ValueError(f"unknown measure {measure!r}")
 
 
+def _ranks(values: pd.Series, order: Sequence[str] | None) -> pd.Series:
+    """Position of each value in ``order`` (0 for every value when ``order`` is None; values
+    not in ``order`` rank after it)."""
+    if order is None:
+        return pd.Series(0, index=values.index)
+    rank = {v: i for i, v in enumerate(order)}
+    return values.astype("string").fillna("").map(lambda v: rank.get(v, len(rank))).astype(int)
+
+
+def _standardisable(rows: pd.DataFrame, use: Sequence[str]) -> pd.Series:
+    """Comparison-level MD rows whose trial has post-treatment arm rows (mean, SD, n) on the
+    same instrument, time point and comparison, so the MD can be standardised with them."""
+    o = rows
+    if o.empty:
+        return pd.Series(False, index=o.index)
+    arm = o["arm"].astype("string").fillna("")
+    st = o["stat_type"].astype("string").fillna("")
+    ok_use = o["use"].astype("string").isin(list(use)).fillna(False)
+    has_sd = (arm.isin(["intervention", "control"]) & st.eq("post_msd") & ok_use
+              & o["sd"].notna() & o["n"].notna())  # fmt: skip
+    keys = ["study_id", "comparison", "instrument", "timepoint"]
+    k = o[keys].astype("string").fillna("").agg("|".join, axis=1)
+    both = {key for key, g in o.loc[has_sd].assign(_k=k[has_sd]).groupby("_k")
+            if set(g["arm"].astype(str)) == {"intervention", "control"}}  # fmt: skip
+    meas = o["measure"].astype("string").fillna("")
+    return arm.eq("comparison") & meas.eq("MD") & k.isin(both)
+
+
 def primary_outcomes(
     outcomes: pd.DataFrame,
     outcome: str = "depressive_symptoms",
@@ -137,14 +166,32 @@ def primary_outcomes(
     *,
     measure: str | None = None,
     use: Sequence[str] = ("primary",),
+    populations: Sequence[str] | None = None,
+    definitions: Sequence[str] | None = None,
+    standardise_md: bool = False,
 ) -> pd.DataFrame:
     """One row set per study and comparison for ``outcome`` at ``timepoint``.
 
-    For each (study_id, comparison) the first instrument of the hierarchy that has usable rows
-    (``use`` in ``use``; if ``measure`` is given, rows that can yield that measure) is chosen;
-    if that instrument has several time labels at the time point (e.g. 12 and 18 months of
-    follow-up), the first in file order is kept. Returns the chosen rows (all their columns) in
-    file order, with an added ``hierarchy_rank`` column (0 = first choice).
+    Candidate *row sets* are the rows with ``use`` in ``use`` that can give ``measure`` (any
+    when None): a pair of arm-level rows (one intervention and one control row of the same
+    instrument, time label, stat_type, use and analysis population), or one comparison-level
+    row. For each (study_id, comparison) the best set is chosen by, in this order:
+
+    1. ``definitions``: the order of ``trial_primary_definition`` values (response and
+       remission: the trial's own primary definition first; ``None`` = not ranked);
+    2. the instrument ``hierarchy`` (instruments not in it are never chosen);
+    3. ``populations``: the order of ``analysis_population`` values (e.g. ``itt`` before
+       ``completers``; ``None`` = not ranked);
+    4. the order of ``use`` (``primary`` before ``alternative``);
+    5. arm-level before comparison-level data;
+    6. file order (e.g. the first of several follow-up time labels).
+
+    With ``standardise_md`` (``measure="SMD"``), a comparison-level MD also counts as a
+    candidate when the trial has post-treatment arm rows (mean, SD, n) on the same instrument
+    (:func:`effect_inputs` standardises it with their pooled SD).
+
+    Returns the chosen rows (all their columns) in file order, with an added
+    ``hierarchy_rank`` column (0 = first instrument of the hierarchy).
     """
     order = _hierarchy(hierarchy)
     rank = {code: i for i, code in enumerate(order)}
@@ -154,19 +201,41 @@ def primary_outcomes(
         & o["timepoint"].astype("string").eq(timepoint).fillna(False)
         & o["use"].astype("string").isin(list(use)).fillna(False)
     ].copy()
-    sel = sel.loc[_usable_for(sel, measure)]
+    usable = _usable_for(sel, measure)
+    if standardise_md and measure == "SMD":
+        usable = usable | _standardisable(sel, use)
+    sel = sel.loc[usable]
     inst = sel["instrument"].astype("string").fillna("")
     sel = sel.loc[inst.isin(list(order))]
     sel["hierarchy_rank"] = sel["instrument"].astype("string").fillna("").map(rank).astype(int)
-    sel["_tl"] = sel["time_label"].astype("string").fillna("")
+    if sel.empty:
+        return sel
+    arm = sel["arm"].astype("string").fillna("")
+    is_arm = arm.isin(["intervention", "control"])
+    pop = sel["analysis_population"] if "analysis_population" in sel else pd.Series(
+        "", index=sel.index)
+    tpd = (sel["trial_primary_definition"] if "trial_primary_definition" in sel
+           else pd.Series("", index=sel.index))  # fmt: skip
+    set_cols = ["study_id", "comparison", "instrument", "time_label", "stat_type", "use"]
+    arm_key = sel[set_cols].astype("string").fillna("").agg("|".join, axis=1) + "|" + pop.astype(
+        "string").fillna("")
+    sel["_set"] = arm_key.where(is_arm, sel["outcome_id"].astype(str))
+    sel["_rank"] = list(zip(
+        _ranks(tpd, definitions), sel["hierarchy_rank"], _ranks(pop, populations),
+        _ranks(sel["use"], list(use)), (~is_arm).astype(int), range(len(sel)), strict=True,
+    ))  # fmt: skip
     keep: list[pd.Index] = []
     for _, grp in sel.groupby(["study_id", "comparison"], sort=False):
-        best = grp["hierarchy_rank"].min()
-        g = grp.loc[grp["hierarchy_rank"] == best]
-        first_tl = g["_tl"].iloc[0]
-        keep.append(g.index[g["_tl"] == first_tl])
+        sets = []
+        for _, rows in grp.groupby("_set", sort=False):
+            kinds = sorted(rows["arm"].astype(str))
+            if kinds[0] in ("intervention", "control") and kinds != ["control", "intervention"]:
+                continue  # an incomplete arm-level set cannot give an effect
+            sets.append((min(rows["_rank"]), rows.index))
+        if sets:
+            keep.append(min(sets, key=lambda x: x[0])[1])
     idx = keep[0].append(keep[1:]) if keep else pd.Index([])
-    return sel.loc[sel.index.isin(idx)].drop(columns="_tl")
+    return sel.loc[sel.index.isin(idx)].drop(columns=["_set", "_rank"])
 
 
 def split_shared_control(rows: pd.DataFrame, *, round_counts: bool = True) -> pd.DataFrame:
@@ -249,6 +318,13 @@ _READY_COLUMNS = [
     "sign_flipped",
     "shared_split",
     "outcome_ids",
+    "population",
+    "use",
+    "n_reported",
+    "shared_key",
+    "n2_full",
+    "e2_full",
+    "sd_source",
 ]
 
 
@@ -279,6 +355,59 @@ def _orient_comparison(row: pd.Series, outcome: str) -> dict[str, object]:
     }
 
 
+def split_shared_comparisons(ready: pd.DataFrame) -> pd.DataFrame:
+    """Divide shared control arms between the comparisons of ``ready`` that use them.
+
+    ``ready`` holds one row per comparison (:func:`effect_inputs` with ``split_shared=False``)
+    with the whole control group in ``n2_full``/``e2_full`` and ``shared_key`` naming a shared
+    control arm (empty otherwise). A control arm is divided only between the comparisons *in
+    this table* that share it (Cochrane Handbook 23.3.4): the number of such comparisons is
+    ``shared_split``, ``n2`` and ``e2`` are the whole-group counts divided by it, rounded half
+    up (``e2 <= n2`` kept); means and SDs are unchanged. A comparison whose partner arm is not
+    in the table keeps the whole control group.
+    """
+    out = ready.copy()
+    if out.empty:
+        return out.assign(shared_split=pd.Series(dtype=int))
+    key = out["shared_key"].astype("string").fillna("")
+    counts = key.map(key[key != ""].value_counts()).fillna(1).astype(int).where(key != "", 1)
+    out["shared_split"] = counts.astype(int)
+    for col, full in (("n2", "n2_full"), ("e2", "e2_full")):
+        whole = pd.to_numeric(out[full], errors="coerce").astype("float64")
+        divided = np.floor(whole / out["shared_split"] + 0.5)
+        out[col] = np.where(key != "", divided, pd.to_numeric(out[col], errors="coerce"))
+    e2, n2 = pd.to_numeric(out["e2"], errors="coerce"), pd.to_numeric(out["n2"], errors="coerce")
+    out["e2"] = e2.where(~(e2 > n2), n2)
+    return out
+
+
+def _sd_source(outcomes: pd.DataFrame, row: pd.Series, use: Sequence[str]) -> str | None:
+    """``"sd1;n1;sd2;n2;outcome ids"`` of the post-treatment arm rows a comparison-level MD is
+    standardised with (same study, comparison, instrument and time point; the same time label
+    first), or None."""
+    o = outcomes
+    m = (
+        (o["study_id"] == row["study_id"]) & (o["comparison"] == row["comparison"])
+        & o["instrument"].astype("string").eq(_s(row["instrument"])).fillna(False)
+        & o["timepoint"].astype("string").eq(_s(row["timepoint"])).fillna(False)
+        & o["stat_type"].astype("string").eq("post_msd").fillna(False)
+        & o["use"].astype("string").isin(list(use)).fillna(False)
+        & o["sd"].notna() & o["n"].notna()
+    )  # fmt: skip
+    arms = o.loc[m].copy()
+    if arms.empty:
+        return None
+    arms["_same"] = (arms["time_label"].astype("string").fillna("") != _s(row["time_label"]))
+    arms = arms.sort_values("_same", kind="stable")
+    i = arms.loc[arms["arm"].astype("string") == "intervention"]
+    c = arms.loc[arms["arm"].astype("string") == "control"]
+    if i.empty or c.empty:
+        return None
+    i, c = i.iloc[0], c.iloc[0]
+    return (f"{float(i['sd'])!r};{float(i['n'])!r};{float(c['sd'])!r};{float(c['n'])!r};"
+            f"{i['outcome_id']} {c['outcome_id']}")  # fmt: skip
+
+
 def effect_inputs(
     outcomes: pd.DataFrame,
     studies: pd.DataFrame | None = None,
@@ -289,33 +418,40 @@ def effect_inputs(
     *,
     split_shared: bool = True,
     allow_precomputed: bool = True,
+    use: Sequence[str] = ("primary",),
+    populations: Sequence[str] | None = None,
+    definitions: Sequence[str] | None = None,
+    standardise_md: bool = False,
 ) -> EffectInputs:
     """Tidy per-study/comparison inputs for ``analysis.effect_size`` plus the studies awaiting data.
 
     ``measure``: ``"MD"``/``"SMD"`` (continuous) or ``"RR"``/``"OR"``/``"RD"`` (binary).
-    Rows are chosen with :func:`primary_outcomes` (``use == "primary"`` only) and, for
-    multi-arm trials, :func:`split_shared_control`.
+    Rows are chosen with :func:`primary_outcomes` (``use``, ``populations``, ``definitions``
+    and ``standardise_md`` are passed on) and, with ``split_shared``, shared control arms are
+    divided between the chosen comparisons (:func:`split_shared_comparisons`).
 
     ``ready`` columns: ``input`` is ``"arms"`` (use ``m1, sd1, n1, m2, sd2, n2`` or
-    ``e1, n1, e2, n2``; group 1 = psychotherapy) or ``"precomputed"`` (use
+    ``e1, n1, e2, n2``; group 1 = psychotherapy), ``"precomputed"`` (use
     ``effect, ci_low, ci_high`` / ``se``: ratios stay on the ratio scale, pass
-    ``log_scale=True``). Continuous arm means are oriented so that a negative difference means
+    ``log_scale=True``) or ``"standardised"`` (an MD with its CI, for an SMD analysis, to be
+    standardised with the SDs in ``sd_source`` = ``"sd1;n1;sd2;n2;outcome ids"`` of the trial's
+    arm rows). Continuous arm means are oriented so that a negative difference means
     psychotherapy is better (means of ``higher_better`` scales are negated); precomputed effects
     are re-signed (``sign_flipped``) to the same convention, and ratios to RR/OR > 1 = more
     response/remission with psychotherapy (dropout ratios: < 1 = fewer dropouts).
-    ``awaiting`` lists the studies of ``studies`` (default: every study in ``outcomes``) with no
-    ready row, with a reason.
+    ``population`` and ``use`` are those of the chosen rows, ``n_reported`` the ``n`` of a
+    comparison-level row, ``shared_key`` names a shared control arm (``n2_full``/``e2_full``
+    hold its whole counts). ``awaiting`` lists the studies of ``studies`` (default: every study
+    in ``outcomes``) with no ready row, with a reason.
     """
     binary = measure in _BINARY
     if not binary and measure not in _CONTINUOUS:
         raise ValueError(f"measure must be one of {_CONTINUOUS + _BINARY}, got {measure!r}")
-    chosen = primary_outcomes(outcomes, outcome, hierarchy, timepoint, measure=measure)
+    chosen = primary_outcomes(outcomes, outcome, hierarchy, timepoint, measure=measure, use=use,
+                              populations=populations, definitions=definitions,
+                              standardise_md=standardise_md)  # fmt: skip
     if not allow_precomputed:
         chosen = chosen.loc[chosen["arm"].astype("string") != "comparison"]
-    if split_shared:
-        chosen = split_shared_control(chosen)
-    elif "shared_split" not in chosen:
-        chosen = chosen.assign(shared_split=1)
     records: list[dict[str, object]] = []
     for (sid, comp), grp in chosen.groupby(["study_id", "comparison"], sort=False):
         first = grp.iloc[0]
@@ -328,19 +464,28 @@ def effect_inputs(
             "timepoint": timepoint,
             "time_label": _s(first["time_label"]),
             "outcome_ids": ";".join(grp["outcome_id"].astype(str)),
-            "shared_split": int(grp["shared_split"].max()),
+            "shared_split": 1,
+            "population": _s(first.get("analysis_population", "")),
+            "use": _s(first["use"]),
+            "shared_key": "",
         }
         arms = grp.loc[grp["arm"].astype("string").isin(["intervention", "control"])]
         if len(arms) == 2:
             i = arms.loc[arms["arm"].astype("string") == "intervention"].iloc[0]
             c = arms.loc[arms["arm"].astype("string") == "control"].iloc[0]
             rec = dict(base, input="arms", sign_flipped=False, measure_reported="")
+            if _s(c["shared_control"]) == "yes":
+                rec["shared_key"] = "|".join(
+                    _s(c[k]) for k in ("study_id", "outcome", "instrument", "timepoint",
+                                       "time_label", "stat_type", "arm_label"))  # fmt: skip
             if binary:
                 rec.update(
                     e1=float(i["events"]),
                     n1=float(i["total"]),
                     e2=float(c["events"]),
                     n2=float(c["total"]),
+                    e2_full=float(c["events"]),
+                    n2_full=float(c["total"]),
                 )
             else:
                 sign = -1.0 if _s(i["direction"]) == "higher_better" else 1.0
@@ -351,6 +496,7 @@ def effect_inputs(
                     m2=sign * float(c["mean"]),
                     sd2=float(c["sd"]),
                     n2=float(c["n"]),
+                    n2_full=float(c["n"]),
                     sign_flipped=sign < 0,
                 )
             records.append(rec)
@@ -358,8 +504,15 @@ def effect_inputs(
         comps = grp.loc[grp["arm"].astype("string") == "comparison"]
         if len(comps):
             row = comps.iloc[0]
-            records.append(dict(base, input="precomputed", **_orient_comparison(row, outcome)))
+            rec = dict(base, input="precomputed", **_orient_comparison(row, outcome))
+            rec["n_reported"] = float(row["n"]) if pd.notna(row["n"]) else np.nan
+            if measure == "SMD" and _s(row["measure"]) == "MD":
+                rec["input"] = "standardised"
+                rec["sd_source"] = _sd_source(outcomes, row, use)
+            records.append(rec)
     ready = pd.DataFrame.from_records(records, columns=_READY_COLUMNS)
+    if split_shared:
+        ready = split_shared_comparisons(ready)
 
     pool = (
         studies

@@ -22,7 +22,7 @@ import csv
 import io
 import os
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,7 @@ from typing import Any
 from analysis.evidence import dates, yamlio
 from analysis.evidence.dates import FIRST_TRIAL_YEAR, parse_iso_date
 from analysis.evidence.paths import find_data_dir
+from analysis.evidence.problems import DataValidationError, Problem
 from analysis.evidence.schema import INSTRUMENT_RANGES, SCHEMAS, STUDIES, Col
 from analysis.evidence.textrules import text_problem
 
@@ -38,48 +39,6 @@ __all__ = ["DataValidationError", "Problem", "validate"]
 _NONFINITE = re.compile(r"^[+-]?(nan|inf|infinity)$", re.IGNORECASE)
 _INT = re.compile(r"^[+-]?[0-9]+$")
 _FLOAT = re.compile(r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$")
-
-
-# --------------------------------------------------------------------------- problems
-@dataclass(frozen=True)
-class Problem:
-    """One validation problem.
-
-    ``row`` is the 1-based line number in the file (header = line 1) or ``None`` for a
-    file-level problem; ``column`` is ``None`` when the problem concerns a whole row/file.
-    """
-
-    file: str
-    row: int | None
-    column: str | None
-    value: str | None
-    rule: str
-
-    def __str__(self) -> str:
-        parts = [self.file]
-        if self.row is not None:
-            parts.append(f"row {self.row}")
-        if self.column is not None:
-            parts.append(f"column {self.column!r}")
-        where = ", ".join(parts)
-        if self.value is not None:
-            return f"{where}: value {self.value!r} breaks rule {self.rule!r}"
-        return f"{where}: breaks rule {self.rule!r}"
-
-
-class DataValidationError(ValueError):
-    """Raised by :func:`load_trials` when the data are invalid; ``.problems`` lists them all."""
-
-    def __init__(self, problems: Iterable[Problem]):
-        self.problems: list[Problem] = list(problems)
-        lines = "\n".join(str(p) for p in self.problems[:50])
-        more = len(self.problems) - 50
-        if more > 0:
-            lines += f"\n... and {more} more"
-        super().__init__(f"{len(self.problems)} data problem(s):\n{lines}")
-
-
-
 
 
 def _label(root: Path, name: str) -> str:
@@ -506,6 +465,11 @@ def _check_outcomes(t: _Table, label: str, study_ids: set[str] | None, p: list[P
             bad("conflict_flag", "rows marked use=conflict must say what they conflict with")
         if r["shared_control"] == "yes" and arm != "control":
             bad("shared_control", "only control rows can be shared")
+        if r.get("trial_primary_definition") and r["outcome"] not in ("response", "remission"):
+            bad(
+                "trial_primary_definition",
+                "trial_primary_definition is only for response and remission rows",
+            )
     _check_primary_sets(t, label, p)
 
 
@@ -764,7 +728,10 @@ def _max_year(version: dict[str, Any]) -> int:
 
 
 def _validate(root: Path) -> tuple[list[Problem], dict[str, _Table], dict[str, Any]]:
+    from analysis.evidence.protocol import PROTOCOL_FILE, protocol_problems
+
     problems: list[Problem] = []
+    problems += protocol_problems(root / PROTOCOL_FILE, _label(root, PROTOCOL_FILE))[0]
     bib_keys = _read_bib(root / "references.bib", _label(root, "references.bib"), problems)
     version = _read_version(root / "version.yml", _label(root, "version.yml"), problems)
     max_year = _max_year(version)

@@ -223,8 +223,16 @@ class FittedSubgroups(Protocol):
     def items(self) -> Any: ...
 
 
+def _kh_suffix(p: FittedPool) -> str:
+    """``", HKSJ"`` (Knapp-Hartung), ``", modified HKSJ"`` (``test="adhoc"``: the Knapp-Hartung
+    SE never below the standard one) or ``""`` (z test), from the result's ``test``/``hksj``."""
+    test = getattr(p, "test", None) or ("knha" if p.hksj else "z")
+    return {"knha": ", HKSJ", "adhoc": ", modified HKSJ"}.get(str(test), "")
+
+
 def _method_label(p: FittedPool) -> str:
-    """RevMan's name of the analysis method: ``"IV, Random (REML), HKSJ"``, ``"M-H, Fixed"``..."""
+    """RevMan's name of the analysis method: ``"IV, Random (REML), HKSJ"``, ``"M-H, Fixed"``,
+    ``"IV, Random (REML), modified HKSJ"`` (the Knapp-Hartung SE never below the standard)..."""
     m = str(p.method).upper()
     if m == "MH":
         return "M-H, Fixed"
@@ -232,8 +240,7 @@ def _method_label(p: FittedPool) -> str:
         return "M-H, Random"
     if m in {"FE", "EE", "FIXED", "IV"}:
         return "IV, Fixed"
-    lab = f"IV, Random ({p.method})"
-    return lab + ", HKSJ" if p.hksj else lab
+    return f"IV, Random ({p.method}){_kh_suffix(p)}"
 
 
 def _model_text(p: FittedPool) -> str:
@@ -245,7 +252,7 @@ def _model_text(p: FittedPool) -> str:
         return "Mantel-Haenszel random-effects (DerSimonian-Laird)"
     if m in {"FE", "EE", "FIXED", "IV"}:
         return "fixed-effect"
-    return f"random-effects ({p.method}{', HKSJ' if p.hksj else ''})"
+    return f"random-effects ({p.method}{_kh_suffix(p)})"
 
 
 def _check_weights(p: FittedPool, k: int, what: str) -> np.ndarray:

@@ -9,9 +9,14 @@ are built by the ``*_id`` functions below and nowhere else.
 
 Families of ids
 ---------------
-``symptoms.smd.overall``                 main analysis (all psychotherapies vs control, SMD)
-``symptoms.md.{bdi,phq9,hamd}``          single-scale mean differences
-``{remission,response,dropout}.rr.*``    dichotomous outcomes (``overall``; ``mh``: Mantel–Haenszel)
+``symptoms.smd.overall``                 the protocol's primary analysis (psychotherapy added to
+                                         usual care vs usual care, established instruments, SMD)
+``symptoms.smd.all_controls``            secondary: usual care or wait-list controls
+``symptoms.md.{bdi,phq9,hamd}``          single-scale mean differences (primary comparison;
+                                         self-help formats included and labelled)
+``{remission,response,dropout}.rr.*``    dichotomous outcomes (``overall``; ``mh``: Mantel–Haenszel;
+                                         ``all_controls``)
+``{remission,response}.or.overall``      odds ratios (reported by a trial, or from counts)
 ``symptoms.smd.modality.<CODE>``         one therapy (or the CBT and IPT families) vs control
 ``symptoms.smd.modality.family-<slug>``  one family vs control (:mod:`analysis.review.families`)
 ``symptoms.smd.definition.<name>``       the main analysis under one TRD definition
@@ -29,7 +34,7 @@ from types import MappingProxyType
 from typing import Any
 
 from analysis.evidence.selection import TRD_DEFINITIONS
-from analysis.review.analyses import MetaAnalysis, meta_analysis
+from analysis.review.analyses import COMPLETERS_FIRST, MetaAnalysis, meta_analysis
 from analysis.review.families import FAMILIES, family_analysis
 from analysis.review.records import Estimate
 
@@ -46,7 +51,8 @@ __all__ = [
     "subgroup_id",
 ]
 
-ALL = "All psychotherapies vs control"
+ALL = "Psychotherapy added to usual care vs usual care"
+ALL_CONTROLS = "Psychotherapy vs usual care or wait-list"
 BDI = ("BDI-II", "BDI-I", "BDI")
 PHQ9 = ("PHQ-9",)
 HAMD = ("HAMD-17", "HAMD-21", "HAMD-24", "HAMD")
@@ -77,46 +83,58 @@ class Spec:
     codes: tuple[str, ...] | None = None
 
 
+#: Tests of the model comparison: id suffix and label.
+TESTS = {"z": ("", "Wald-type (z) CI"), "knha": ("_hksj", "Knapp–Hartung (untruncated)"),
+         "adhoc": ("_adhoc", "modified Knapp–Hartung")}  # fmt: skip
+
+
 def _models() -> dict[str, Spec]:
     names = {"DL": "DerSimonian–Laird", "REML": "REML", "PM": "Paule–Mandel"}
     out = {}
     for method, name in names.items():
-        for hksj in (False, True):
-            rid = f"symptoms.smd.sensitivity.{method.lower()}" + ("_hksj" if hksj else "")
-            label = name + (", Knapp–Hartung" if hksj else ", Wald-type CI")
-            out[rid] = Spec(label, options={"method": method, "hksj": hksj})
+        for test, (suffix, tlabel) in TESTS.items():
+            rid = f"symptoms.smd.sensitivity.{method.lower()}{suffix}"
+            out[rid] = Spec(f"{name}, {tlabel}", options={"method": method, "test": test})
     return out
 
 
 #: Therapy-level ids of the modality pages: id suffix -> (label, therapy codes).
+VS = "vs usual care or wait-list"
 MODALITIES: dict[str, tuple[str, tuple[str, ...]]] = {
-    "CBT": ("CBT, cognitive therapy or behavioural activation vs control", ("CBT", "CT", "BA")),
-    "CBASP": ("CBASP vs control", ("CBASP",)),
-    "MBCT": ("MBCT vs control", ("MBCT",)),
-    "DBT": ("DBT or RO DBT vs control", ("DBT",)),
-    "CFT": ("CFT vs control", ("CFT",)),
-    "IPT": ("IPT vs control", ("IPT", "IPT+OT")),
-    "ISTDP": ("ISTDP vs control", ("ISTDP",)),
-    "LTPP": ("LTPP vs control", ("LTPP",)),
-    "BODY": ("Body psychotherapy vs control", ("BODY",)),
+    "CBT": (f"CBT, cognitive therapy or behavioural activation {VS}", ("CBT", "CT", "BA")),
+    "CBASP": (f"CBASP {VS}", ("CBASP",)),
+    "MBCT": (f"MBCT {VS}", ("MBCT",)),
+    "DBT": (f"DBT or RO DBT {VS}", ("DBT",)),
+    "CFT": (f"CFT {VS}", ("CFT",)),
+    "IPT": (f"IPT {VS}", ("IPT", "IPT+OT")),
+    "ISTDP": (f"ISTDP {VS}", ("ISTDP",)),
+    "LTPP": (f"LTPP {VS}", ("LTPP",)),
+    "BODY": (f"Body psychotherapy {VS}", ("BODY",)),
 }
 
 
 def _build() -> dict[str, Spec]:
     a: dict[str, Spec] = {
-        "symptoms.smd.overall": Spec(f"{ALL}: depressive symptoms (SMD)"),
+        "symptoms.smd.overall": Spec(f"{ALL}: depressive symptoms (SMD; primary analysis)"),
+        "symptoms.smd.all_controls": Spec(
+            f"{ALL_CONTROLS}: depressive symptoms (SMD; secondary analysis)",
+            options={"comparison": "all_controls"}),
+        "symptoms.smd.all_controls.any_instrument": Spec(
+            f"{ALL_CONTROLS}, any instrument: depressive symptoms (SMD)",
+            options={"comparison": "all_controls", "any_instrument": True}),
         "symptoms.smd.clinician_first": Spec(
             f"{ALL}: clinician-rated scale first (SMD)", options={"hierarchy": "clinician_first"}
         ),
         "symptoms.md.bdi": Spec(f"{ALL}: BDI (any version) (MD)", measure="MD",
-                                options={"hierarchy": list(BDI)}),
+                                options={"hierarchy": list(BDI), "self_help": True}),
         "symptoms.md.phq9": Spec(f"{ALL}: PHQ-9 (MD)", measure="MD",
-                                 options={"hierarchy": list(PHQ9)}),
+                                 options={"hierarchy": list(PHQ9), "self_help": True}),
         "symptoms.md.hamd": Spec(f"{ALL}: HAMD (any version) (MD)", measure="MD",
-                                 options={"hierarchy": list(HAMD)}),
+                                 options={"hierarchy": list(HAMD), "self_help": True}),
         "sof.symptoms.smd": Spec("Depressive symptoms, end of treatment"),
         "sof.remission.rr": Spec("Remission", "remission", "RR"),
         "sof.response.rr": Spec("Response", "response", "RR"),
+        "sof.response.or": Spec("Response (odds ratio)", "response", "OR"),
         "sof.dropout.rr": Spec("Dropout (leaving the study early)", "dropout", "RR"),
         "symptoms.smd.sensitivity.strict": Spec(
             "Doubtful inclusions excluded", options={"definition": "strict"}
@@ -127,6 +145,14 @@ def _build() -> dict[str, Spec]:
         "symptoms.smd.sensitivity.clinician_first": Spec(
             "Clinician-rated scales preferred", options={"hierarchy": "clinician_first"}
         ),
+        "symptoms.smd.sensitivity.any_instrument": Spec(
+            "Any depression instrument (not only established ones)",
+            options={"any_instrument": True}),
+        "symptoms.smd.sensitivity.self_help": Spec(
+            "Self-help formats included", options={"self_help": True}),
+        "symptoms.smd.sensitivity.completers_first": Spec(
+            "Completers' data preferred to intention-to-treat data",
+            options={"populations": list(COMPLETERS_FIRST)}),
     }  # fmt: skip
     for outcome in ("remission", "response", "dropout"):
         a[f"{outcome}.rr.overall"] = Spec(f"{ALL}: {outcome} (RR)", outcome, "RR")
@@ -134,6 +160,10 @@ def _build() -> dict[str, Spec]:
             f"{ALL}: {outcome} (RR, Mantel-Haenszel random effects)", outcome, "RR",
             options={"mh": True},
         )  # fmt: skip
+    for outcome in ("remission", "response"):
+        a[f"{outcome}.or.overall"] = Spec(f"{ALL}: {outcome} (OR)", outcome, "OR")
+    a["dropout.rr.all_controls"] = Spec(f"{ALL_CONTROLS}: dropout (RR)", "dropout", "RR",
+                                        options={"comparison": "all_controls"})
     a.update(_models())
     for name in TRD_DEFINITIONS:
         a[f"symptoms.smd.definition.{name}"] = Spec(
@@ -142,7 +172,7 @@ def _build() -> dict[str, Spec]:
     for code, (label, codes) in MODALITIES.items():
         a[modality_id(code)] = Spec(label, codes=codes)
     for fam in FAMILIES:
-        a[f"symptoms.smd.modality.family-{fam.slug}"] = Spec(f"{fam.title} vs control",
+        a[f"symptoms.smd.modality.family-{fam.slug}"] = Spec(f"{fam.title} {VS}",
                                                             codes=fam.codes)
     return a
 

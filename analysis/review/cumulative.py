@@ -23,7 +23,7 @@ def cumulative_analysis(ma: MetaAnalysis) -> tuple[pd.DataFrame, pd.DataFrame, d
         return pd.DataFrame(), pd.DataFrame({"Step": []}), texts
     t = ma.table
     cum = cumulative(t["yi"], t["vi"], order=t["year"].to_numpy(), method=ma.method,
-                     hksj=ma.hksj, labels=list(t["label"]))  # fmt: skip
+                     test=ma.model_test, labels=list(t["label"]))  # fmt: skip
     years = t.set_index("label")["year"]
     cum["year"] = [int(years[lab]) for lab in cum.index]
     table = pd.DataFrame({

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.review.analyses import MetaAnalysis, meta_analysis, repool
+from analysis.review.analyses import MetaAnalysis, meta_analysis
 from analysis.review.text import ci_text, study_label
 
 __all__ = [
@@ -29,6 +29,8 @@ __all__ = [
     "Family",
     "family",
     "family_analysis",
+    "family_evidence_text",
+    "family_grouped_table",
     "family_of",
     "family_of_code",
     "family_summary",
@@ -165,25 +167,29 @@ def family_analysis(
     ``codes``.
 
     Trials are selected with :func:`in_family`; comparisons are kept when :func:`therapy_of` is
-    one of ``codes``, and re-pooled with the same model. Other keyword arguments go to
-    ``meta_analysis`` (``where`` is combined with the family filter). The table gains a
-    ``therapy`` column.
+    one of ``codes`` *before* shared control arms are divided, so a multi-arm trial with one arm
+    in the family keeps its whole control group (Cochrane Handbook 23.3.4). Other keyword
+    arguments go to ``meta_analysis`` (``where`` is combined with the family filter); the
+    comparison defaults to ``"all_controls"`` (usual care or wait-list: the therapy pages show
+    every inactive-control trial of a therapy, with the protocol's established instruments). The
+    table gains a ``therapy`` column.
     """
     where = kwargs.pop("where", None)
+    kwargs.setdefault("comparison", "all_controls")
     wanted = set(codes)
 
     def select(s: pd.DataFrame) -> pd.Series:
         mask = in_family(s, codes)
         return mask & where(s).fillna(False).astype(bool) if where is not None else mask
 
-    ma = meta_analysis(trials, outcome, measure, where=select, **kwargs)
-    if not len(ma.table):
-        return ma
-    therapy = [
-        therapy_of(c, m) for c, m in zip(ma.table["comparison"], ma.table["modality"], strict=True)
-    ]
-    ma = repool(ma, pd.Series(therapy).isin(list(wanted)).to_numpy())
-    return replace(ma, table=ma.table.assign(therapy=[t for t in therapy if t in wanted]))
+    def keep(table: pd.DataFrame) -> np.ndarray:
+        return np.array([therapy_of(c, m) in wanted for c, m in
+                         zip(table["comparison"], table["modality"], strict=True)], dtype=bool)
+
+    ma = meta_analysis(trials, outcome, measure, where=select, keep_comparisons=keep, **kwargs)
+    therapy = [therapy_of(c, m) for c, m in
+               zip(ma.table["comparison"], ma.table["modality"], strict=True)]  # fmt: skip
+    return replace(ma, table=ma.table.assign(therapy=therapy))
 
 
 def family_labels(table: pd.DataFrame) -> list[str]:
@@ -261,3 +267,36 @@ def therapy_groups(ma: MetaAnalysis) -> np.ndarray | None:
 def family_trials(trials: Any, codes: Sequence[str]) -> pd.DataFrame:
     """The rows of ``studies.csv`` with a psychotherapy arm of one of ``codes`` (any design)."""
     return trials.studies.loc[in_family(trials.studies, codes)]
+
+
+def family_evidence_text(trials: Any) -> str:
+    """How much evidence each family has, in one sentence fragment per family (all inactive
+    controls, established instruments): trials pooled and the SMD with its 95% CI, or that no
+    trial has usable data. A family resting on one trial says so; a CI that includes no effect
+    is said in words."""
+    parts = []
+    for fam in FAMILIES:
+        ma = family_analysis(trials, fam.codes)
+        r = ma.result
+        if r is None:
+            parts.append(f"{fam.short}: no trial with usable data")
+            continue
+        n = len(ma.studies)
+        who = "a single trial" if n == 1 else f"{n} trials"
+        crosses = " (the interval includes no effect)" if r.ci_low <= 0 <= r.ci_high else ""
+        parts.append(f"{fam.short}: {who}, SMD {ci_text(r.estimate, r.ci_low, r.ci_high)}"
+                     f"{crosses}")  # fmt: skip
+    return "; ".join(parts)
+
+
+def family_grouped_table(ma: MetaAnalysis) -> pd.DataFrame:
+    """The comparisons of one analysis with a ``family`` column (family title), in family
+    order: the rows of a forest plot grouped by family within that analysis (a shared control
+    stays divided as in the analysis, unlike :func:`family_table`)."""
+    if not len(ma.table):
+        return ma.table.assign(family=[])
+    titles = [family_of(c, m).title for c, m in
+              zip(ma.table["comparison"], ma.table["modality"], strict=True)]  # fmt: skip
+    order = {f.title: i for i, f in enumerate(FAMILIES)}
+    out = ma.table.assign(family=titles, _o=[order[t] for t in titles])
+    return out.sort_values("_o", kind="stable").drop(columns="_o").reset_index(drop=True)

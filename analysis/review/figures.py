@@ -16,7 +16,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from analysis.review.analyses import MetaAnalysis
-from analysis.stats.pooling import pool
+from analysis.stats.pooling import pool, resolve_test
 from analysis.stats.subgroups import subgroups
 
 __all__ = [
@@ -48,11 +48,11 @@ def forest_frame(ma: MetaAnalysis) -> pd.DataFrame:
 
 
 def _quiet_subgroups(
-    yi: Any, vi: Any, groups: Sequence[str], method: str, hksj: bool
+    yi: Any, vi: Any, groups: Sequence[str], method: str, test: str
 ) -> Any:
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*one study.*")
-        return subgroups(yi, vi, list(groups), method=method, hksj=hksj)
+        return subgroups(yi, vi, list(groups), method=method, test=test)
 
 
 def forest(ma: MetaAnalysis, group: Sequence[str] | np.ndarray | None = None) -> Figure:
@@ -63,7 +63,8 @@ def forest(ma: MetaAnalysis, group: Sequence[str] | np.ndarray | None = None) ->
     data = forest_frame(ma)
     fitted = None
     if group is not None:
-        fitted = _quiet_subgroups(ma.table["yi"], ma.table["vi"], group, ma.method, ma.hksj)
+        fitted = _quiet_subgroups(ma.table["yi"], ma.table["vi"], group, ma.method,
+                                  ma.model_test)  # fmt: skip
     return forest_plot(
         data, ma.result, subgroups=fitted, group=None if group is None else list(group),
         measure=ma.measure, log_scale=ma.is_ratio,
@@ -95,24 +96,27 @@ def grouped_forest(
     groups: Sequence[str] | np.ndarray,
     *,
     method: str,
-    hksj: bool,
+    hksj: bool | None = None,
     measure: str = "SMD",
     arms: bool = True,
+    test: str | None = None,
 ) -> Figure:
     """Forest plot of analysis-table rows in blocks by ``groups``: the overall diamond pools all
     rows, each block's subtotal pools its rows (same model), and the test for subgroup
-    differences compares the blocks."""
+    differences compares the blocks. ``test`` (or its alias ``hksj=True``) is the test of the
+    pooled effects (:func:`analysis.pool`)."""
     from analysis.plots import forest_plot
 
+    test = resolve_test(test, bool(hksj))
     ma_like = MetaAnalysis(
-        outcome="depressive_symptoms", measure=measure, method=method, hksj=hksj,
+        outcome="depressive_symptoms", measure=measure, method=method, hksj=test != "z",
         table=table, result=None, awaiting=pd.DataFrame(),
     )  # fmt: skip
     data = forest_frame(ma_like) if arms else table[["label", "yi", "vi"]].reset_index(drop=True)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*one study.*")
-        overall = pool(table["yi"], table["vi"], method=method, hksj=hksj)
-    fitted = _quiet_subgroups(table["yi"], table["vi"], groups, method, hksj)
+        overall = pool(table["yi"], table["vi"], method=method, test=test)
+    fitted = _quiet_subgroups(table["yi"], table["vi"], groups, method, test)
     return forest_plot(
         data, overall, subgroups=fitted, group=list(groups), measure=measure,
         arms="auto" if arms else None,

@@ -33,9 +33,11 @@ HISTORY_DIR = "history"
 #: therapy of :data:`analysis.review.catalogue.MODALITIES` with symptom data.
 KEY_ESTIMATES: tuple[str, ...] = (
     "symptoms.smd.overall",
+    "symptoms.smd.all_controls",
     "symptoms.md.bdi",
     "remission.rr.overall",
     "response.rr.overall",
+    "response.or.overall",
     "dropout.rr.overall",
 )
 

@@ -38,8 +38,14 @@ def result_record(
     outcome: str,
     participants: int | None = None,
     studies: Sequence[str] | None = None,
+    participants_unknown: int = 0,
 ) -> dict[str, Any]:
-    """A JSON-serialisable record of a pooled result (ratio measures exponentiated)."""
+    """A JSON-serialisable record of a pooled result (ratio measures exponentiated).
+
+    ``participants`` counts the comparisons whose participants are known;
+    ``participants_unknown`` is the number of comparisons for which no source states them.
+    ``test`` is the test of the pooled effect (``z``, ``knha``, ``adhoc``).
+    """
     ratio = measure.upper() in RATIO_MEASURES
     get = lambda name: float(getattr(result, name, float("nan")))  # noqa: E731
     rec = {
@@ -59,8 +65,10 @@ def result_record(
         "i2": get("i2"),
         "k": int(getattr(result, "k", 0)),
         "participants": None if participants is None else int(participants),
+        "participants_unknown": int(participants_unknown),
         "method": str(getattr(result, "method", "")),
         "hksj": bool(getattr(result, "hksj", False)),
+        "test": str(getattr(result, "test", "knha" if getattr(result, "hksj", False) else "z")),
         "studies": list(studies) if studies is not None else None,
     }
     return {
@@ -84,6 +92,8 @@ class Estimate:
         Study ids behind the estimate.
     no_data_text
         What every text piece reads when there is no result.
+    participants_unknown
+        Comparisons whose participants no source states (not in ``participants``).
     """
 
     result_id: str
@@ -94,6 +104,7 @@ class Estimate:
     participants: int | None = None
     studies: tuple[str, ...] | None = None
     no_data_text: str = NO_DATA_TEXT
+    participants_unknown: int = 0
 
     @property
     def has_data(self) -> bool:
@@ -107,6 +118,7 @@ class Estimate:
         return result_record(
             self.result_id, self.result, measure=self.measure, label=self.label,
             outcome=self.outcome, participants=self.participants, studies=self.studies,
+            participants_unknown=self.participants_unknown,
         )  # fmt: skip
 
     def texts(self, digits: int = 2) -> dict[str, str]:

@@ -5,17 +5,25 @@ studies the review pooled (the ``studies`` column, parsed into our study ids) an
 for them with the review's method: for Cochrane 2018 (RevMan 5) inverse-variance DerSimonian–Laird
 random effects for MD and SMD, and Mantel–Haenszel random effects for risk ratios.
 :func:`reproduction_table` returns one row per published result with the published and the
-recomputed figures side by side, their difference, a status and an explanation.
+recomputed figures side by side, their difference, a status, the agreement and an explanation.
 
-Statuses
---------
-``"reproduced within 0.02"``
-    every listed study has data and estimate and both CI limits agree within 0.02 (on the
-    published scale: ratios as ratios).
-``"differs"``
-    every listed study has data but at least one of the three numbers differs by more.
-``"cannot be recomputed"``
-    the study list is unknown, a listed study has no usable data, or no figure was published.
+Statuses (one per published result)
+-----------------------------------
+``"independent"``
+    every listed study has data, and none of the rows we pooled is the review's own result: the
+    recomputation checks the review against data from another source (e.g. Metapsy arm means).
+``"same source"``
+    every listed study has data, but at least one pooled row *is* the review's number (its
+    ``source`` or ``location`` in ``outcomes.csv`` cites the review, :data:`REVIEW_CITATIONS`):
+    agreement then checks our transcription and arithmetic, not the review (circular).
+``"not recomputable"``
+    the study list is unknown, a listed study has no usable data, or no figure was published
+    (the explanation says which).
+
+Agreement (``agreement`` column): ``"within 0.02"`` when the estimate and both CI limits agree
+within 0.02 on the published scale (ratios as ratios), ``"differs"`` otherwise, ``""`` when not
+recomputable. Only independent results that agree count as *reproduced*
+(:func:`status_counts`, key ``"reproduced"``).
 """
 
 from __future__ import annotations
@@ -37,7 +45,15 @@ from analysis.review.text import fmt_number, study_label
 #: How the reviews name trials that we file under another id.
 ALIASES: dict[str, str] = {"Wiles2016": "Wiles2013"}
 TOLERANCE = 0.02
-STATUSES = ("reproduced within 0.02", "differs", "cannot be recomputed")
+STATUSES = ("independent", "same source", "not recomputable")
+AGREEMENT = ("within 0.02", "differs")
+#: How ``outcomes.csv`` cites each review (``published_results.csv`` ``review_key``) in a row's
+#: ``source`` or ``location``: a row that does is the review's own number.
+REVIEW_CITATIONS: dict[str, tuple[str, ...]] = {
+    "ijaz2018": ("Ijaz 2018", "Cochrane", "CD010558"),
+    "giguere2025": ("Giguere 2025", "Giguère 2025", "J Pers Med"),
+    "vanbronswijk2019": ("van Bronswijk", "S003329171800199X"),
+}
 
 #: Instrument hierarchy per token of the result id (``cochrane2018.<token>.<measure>...``).
 HIERARCHIES: dict[str, list[str]] = {
@@ -59,6 +75,7 @@ class Recomputation:
     analysis: MetaAnalysis | None = None
     inferred: bool = False
     reasons: list[str] = field(default_factory=list)
+    same_source: list[str] = field(default_factory=list)
 
     @property
     def complete(self) -> bool:
@@ -134,9 +151,9 @@ def recompute(trials: Trials, row: pd.Series) -> Recomputation:
         return rec
     wanted = set(rec.wanted)
     ma = meta_analysis(
-        trials, spec["outcome"], spec["measure"], main_only=False,
+        trials, spec["outcome"], spec["measure"], main_only=False, comparison=None,
         where=lambda s: s["study_id"].isin(wanted), hierarchy=spec["hierarchy"],
-        timepoint=spec["timepoint"], method="DL", hksj=False, mh=spec["measure"] in ("RR", "OR"),
+        timepoint=spec["timepoint"], method="DL", test="z", mh=spec["measure"] in ("RR", "OR"),
     )  # fmt: skip
     months = re.search(r"\.(\d+)months", rid)
     wrong_time: list[str] = []
@@ -146,10 +163,10 @@ def recompute(trials: Trials, row: pd.Series) -> Recomputation:
         wrong_time = list(dict.fromkeys(ma.table.loc[off, "study_id"]))
         if wrong_time:
             ma = meta_analysis(
-                trials, spec["outcome"], spec["measure"], main_only=False,
+                trials, spec["outcome"], spec["measure"], main_only=False, comparison=None,
                 where=lambda s: s["study_id"].isin(wanted), exclude=wrong_time,
                 hierarchy=spec["hierarchy"], timepoint=spec["timepoint"], method="DL",
-                hksj=False, mh=spec["measure"] in ("RR", "OR"),
+                test="z", mh=spec["measure"] in ("RR", "OR"),
             )  # fmt: skip
             rec.reasons.append(
                 "our follow-up data for "
@@ -157,6 +174,7 @@ def recompute(trials: Trials, row: pd.Series) -> Recomputation:
                 + f" are not at {label}"
             )
     rec.analysis = ma
+    rec.same_source = same_source_studies(trials, ma, _s(row.get("review_key")))
     rec.missing = [s for s in rec.wanted if s not in set(ma.studies)]
     no_data = [s for s in rec.missing if s not in wrong_time]
     if no_data:
@@ -171,6 +189,22 @@ def recompute(trials: Trials, row: pd.Series) -> Recomputation:
         rec.reasons.append("some trials entered as published effects, so inverse variance "
                            "replaced Mantel–Haenszel")  # fmt: skip
     return rec
+
+
+def same_source_studies(trials: Trials, ma: MetaAnalysis, review_key: str) -> list[str]:
+    """Trials of ``ma`` whose pooled rows are the review's own numbers: the row's ``source`` or
+    ``location`` cites the review (:data:`REVIEW_CITATIONS`)."""
+    names = REVIEW_CITATIONS.get(review_key, ())
+    if not names or not len(ma.table):
+        return []
+    rows = trials.outcomes.set_index("outcome_id")
+    out = []
+    for sid, ids in zip(ma.table["study_id"], ma.table["outcome_ids"], strict=True):
+        for oid in str(ids).split(";"):
+            text = f"{_s(rows.loc[oid, 'source'])} {_s(rows.loc[oid, 'location'])}"
+            if any(n.lower() in text.lower() for n in names) and sid not in out:
+                out.append(sid)
+    return out
 
 
 def _fmt(measure: str, est: float, lo: float, hi: float, k: Any = None) -> str:
@@ -194,8 +228,9 @@ def reproduction_table(
     """Published versus recomputed, one row per published result with an estimate.
 
     Columns: ``result_id, review, analysis, published, recomputed, difference, status,
-    explanation`` (``difference`` = recomputed − published point estimate, on the published
-    scale; NaN unless every listed study could be recomputed).
+    agreement, explanation`` (``difference`` = recomputed − published point estimate, on the
+    published scale; NaN unless every listed study could be recomputed). Statuses and agreement
+    as in the module docstring.
     """
     pub = trials.published
     pub = pub.loc[np.isfinite(pd.to_numeric(pub["estimate"], errors="coerce"))]
@@ -212,14 +247,23 @@ def reproduction_table(
         recomputed = _fmt(measure, *new, rec.analysis.k if rec.analysis is not None and
                           rec.analysis.result is not None else None)  # fmt: skip
         reasons = list(rec.reasons)
+        agreement = ""
         if rec.complete:
             diffs = np.abs(np.array(new) - np.array([est, lo, hi]))
             ok = bool(np.nanmax(diffs) <= TOLERANCE + 1e-9)
-            status = STATUSES[0] if ok else STATUSES[1]
+            agreement = AGREEMENT[0] if ok else AGREEMENT[1]
             difference = new[0] - est
             if not ok:
                 reasons.append(f"largest difference {fmt_number(float(np.nanmax(diffs)))} "
                                "(estimate or a CI limit)")  # fmt: skip
+            if rec.same_source:
+                status = STATUSES[1]
+                reasons.append(
+                    "our data for " + ", ".join(study_label(x) for x in rec.same_source)
+                    + " are the review's own published effect, so agreement is not an "
+                    "independent check")  # fmt: skip
+            else:
+                status = STATUSES[0]
         else:
             status, difference = STATUSES[2], math.nan
             if rec.analysis is not None and rec.analysis.result is not None:
@@ -231,28 +275,26 @@ def reproduction_table(
         rows.append({
             "result_id": r["result_id"], "review": _s(r["review"]).split(" (")[0],
             "analysis": _s(r["analysis"]), "published": published, "recomputed": recomputed,
-            "difference": difference, "status": status,
+            "difference": difference, "status": status, "agreement": agreement,
             "explanation": "; ".join(reasons) if reasons else "",
         })  # fmt: skip
-    return pd.DataFrame(
-        rows,
-        columns=[
-            "result_id",
-            "review",
-            "analysis",
-            "published",
-            "recomputed",
-            "difference",
-            "status",
-            "explanation",
-        ],
-    )
+    return pd.DataFrame(rows, columns=["result_id", "review", "analysis", "published",
+                                       "recomputed", "difference", "status", "agreement",
+                                       "explanation"])  # fmt: skip
 
 
 def status_counts(table: pd.DataFrame) -> dict[str, int]:
-    """Number of results per status (all three statuses present, possibly 0)."""
+    """Number of results per status (all three present, possibly 0), plus ``"reproduced"``:
+    independent recomputations that agree within 0.02 (the only ones that count as
+    reproduced), ``"independent_differs"`` and ``"same_source_agrees"``."""
     counts = table["status"].value_counts()
-    return {s: int(counts.get(s, 0)) for s in STATUSES}
+    out = {s: int(counts.get(s, 0)) for s in STATUSES}
+    ind = table["status"] == STATUSES[0]
+    out["reproduced"] = int((ind & (table["agreement"] == AGREEMENT[0])).sum())
+    out["independent_differs"] = int((ind & (table["agreement"] == AGREEMENT[1])).sum())
+    out["same_source_agrees"] = int(((table["status"] == STATUSES[1])
+                                     & (table["agreement"] == AGREEMENT[0])).sum())  # fmt: skip
+    return out
 
 
 def recompute_all(trials: Trials) -> dict[str, Recomputation]:
@@ -280,8 +322,10 @@ def reproduction_estimates(recomputations: dict[str, Recomputation]) -> list[Est
 def reproduction_display(table: pd.DataFrame) -> pd.DataFrame:
     """:func:`reproduction_table` rows for readers (formatted difference, plain headers)."""
     out = table.assign(
-        difference=["—" if pd.isna(d) else fmt_number(d) for d in table["difference"]]
-    )[["analysis", "result_id", "published", "recomputed", "difference", "status", "explanation"]]
+        difference=["—" if pd.isna(d) else fmt_number(d) for d in table["difference"]],
+        agreement=[a or "—" for a in table["agreement"]],
+    )[["analysis", "result_id", "published", "recomputed", "difference", "status", "agreement",
+       "explanation"]]  # fmt: skip
     out.columns = ["Analysis", "Result id", "Published", "Recomputed", "Difference", "Status",
-                   "Explanation"]  # fmt: skip
+                   "Agreement", "Explanation"]  # fmt: skip
     return out.reset_index(drop=True)

@@ -8,23 +8,29 @@ Rules
 -----
 * **Outliers** (metapsyTools / dmetar rule): a trial whose own 95% CI does not overlap the
   pooled 95% CI (:func:`analysis.stats.sensitivity.influence`, main analysis model).
-* **Low risk of bias**: trials with at least one domain judged and none judged high
-  (:func:`analysis.review.grade.rob_status`, status "no high-risk domain").
+* **Low risk of bias**: trials with at least one domain judged and none judged high among the
+  domains other than detection bias (:func:`analysis.review.grade.rob_status` with
+  :data:`LOW_ROB_DOMAINS`). Detection bias of self-reported outcomes is left out because, by the
+  protocol's rule, it is high in every trial whose participants knew their allocation, i.e. in
+  every trial here; including it would leave no trial.
+* **Leave one out**: each comparison left out in turn and the rest re-pooled with the same
+  model by :func:`analysis.review.analyses.repool`, so a multi-arm trial left with one arm
+  gets its whole control group back (Cochrane Handbook 23.3.4).
 """
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from analysis.review.analyses import MetaAnalysis, meta_analysis
+from analysis.review.analyses import MetaAnalysis, meta_analysis, repool
 from analysis.review.catalogue import label, run, spec
 from analysis.review.grade import NO_HIGH, rob_status
 from analysis.review.records import Estimate
 from analysis.review.text import fmt_number, range_text, study_label
-from analysis.stats.sensitivity import influence, leave_one_out
+from analysis.stats.sensitivity import influence
 
 __all__ = [
     "LOW_ROB",
@@ -46,8 +52,14 @@ NO_OUTLIERS = "symptoms.smd.sensitivity.no_outliers"
 LOW_ROB = "symptoms.smd.sensitivity.low_rob"
 #: The estimator comparison, in table order.
 MODEL_IDS: tuple[str, ...] = tuple(
-    f"symptoms.smd.sensitivity.{m}{h}" for m in ("dl", "reml", "pm") for h in ("", "_hksj")
+    f"symptoms.smd.sensitivity.{m}{h}" for m in ("dl", "reml", "pm")
+    for h in ("", "_hksj", "_adhoc")
 )
+#: Risk-of-bias domains of the low-risk-of-bias sensitivity analysis (all but detection bias).
+LOW_ROB_DOMAINS: tuple[str, ...] = (
+    "sequence_generation", "allocation_concealment", "incomplete_outcome_data_itt",
+    "selective_reporting", "other_bias", "overall",
+)  # fmt: skip
 
 
 def summary_row(name: str, ma: MetaAnalysis, result_id: str) -> dict[str, Any]:
@@ -69,10 +81,12 @@ def leave_one_out_table(ma: MetaAnalysis) -> tuple[pd.DataFrame, dict[str, str]]
         return empty, {"range": "not estimable (fewer than three comparisons)",
                        "crosses": "none of these"}  # fmt: skip
     t = ma.table
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*one study.*")
-        loo = leave_one_out(t["yi"], t["vi"], method=ma.method, hksj=ma.hksj,
-                            labels=list(t["label"]))  # fmt: skip
+    rows = []
+    for i in range(len(t)):
+        r = repool(ma, np.arange(len(t)) != i).result
+        rows.append({"estimate": r.estimate, "ci_low": r.ci_low, "ci_high": r.ci_high,
+                     "i2": r.i2})  # fmt: skip
+    loo = pd.DataFrame(rows, index=pd.Index(list(t["label"]), name="study"))
     table = pd.DataFrame({
         "Comparison left out": loo.index,
         "SMD (95% CI) of the rest": [range_text(e, lo, hi) for e, lo, hi in
@@ -96,7 +110,8 @@ def outlier_analysis(trials: Any, ma: MetaAnalysis) -> tuple[list[str], MetaAnal
         flags = influence(ma.table["yi"], ma.table["vi"], method=ma.method,
                           labels=list(ma.table["study_id"]))  # fmt: skip
         outliers = sorted(set(flags.index[flags["outlier"]]))
-    return outliers, meta_analysis(trials, ma.outcome, ma.measure, exclude=outliers)
+    options = {**ma.options, "exclude": tuple(ma.options.get("exclude", ())) + tuple(outliers)}
+    return outliers, meta_analysis(trials, ma.outcome, ma.measure, **options)
 
 
 def outliers_text(outliers: list[str]) -> str:
@@ -105,9 +120,10 @@ def outliers_text(outliers: list[str]) -> str:
 
 
 def low_rob_analysis(trials: Any) -> tuple[list[str], MetaAnalysis]:
-    """Trials without a high-risk judgement (and at least one judged domain), and the main
-    analysis restricted to them (published as :data:`LOW_ROB`)."""
-    status = rob_status(trials.risk_of_bias, trials.studies["study_id"])
+    """Trials without a high-risk judgement (and at least one judged domain) in
+    :data:`LOW_ROB_DOMAINS`, and the primary analysis restricted to them (published as
+    :data:`LOW_ROB`)."""
+    status = rob_status(trials.risk_of_bias, trials.studies["study_id"], domains=LOW_ROB_DOMAINS)
     low = sorted(status.index[status == NO_HIGH])
     return low, meta_analysis(trials, where=lambda s: s["study_id"].isin(low))
 

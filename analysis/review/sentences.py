@@ -69,6 +69,21 @@ def effect_text(ma: MetaAnalysis, none: str = "no trial has usable data yet") ->
     return f"{full}; {d['pi']}"
 
 
+def pi_width_text(result: Any) -> str:
+    """How the prediction interval compares with the confidence interval, in words: much wider
+    when the trials vary (tau^2 > 0), about as wide when tau^2 = 0 (it then differs only by
+    the t quantile with one degree of freedom fewer)."""
+    if result is None or not math.isfinite(getattr(result, "pi_low", math.nan)):
+        return "a prediction interval needs at least three trials"
+    ci = result.ci_high - result.ci_low
+    pi = result.pi_high - result.pi_low
+    if result.tau2 <= 0:
+        return ("it is about as wide as the confidence interval, because the trials' results "
+                "varied no more than chance would explain (τ² = 0)")
+    return (f"it is {pi / ci:.1f} times as wide as the confidence interval of the average "
+            "effect, because the trials' results varied more than chance would explain")
+
+
 def contribution_text(ma: MetaAnalysis, study_id: str) -> str:
     """Whether ``study_id`` contributes to ``ma``, and if not, why (from the data)."""
     if study_id in ma.studies:
@@ -83,7 +98,7 @@ def outcome_note(ma: MetaAnalysis) -> str:
     if ma.k == 0:
         return "no trial has reported usable data yet"
     if ma.k == 1:
-        return "from a single trial, so very uncertain"
+        return "from a single trial"
     return count_text(len(ma.studies), "trial")
 
 

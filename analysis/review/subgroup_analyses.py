@@ -8,8 +8,8 @@ subgroup differences. Subgroup estimates are published under
 Dimensions
 ----------
 ``family``      psychotherapy family of the comparison (:func:`analysis.review.families.family_of`)
-``comparator``  wait-list (the trial's ``doubtful_inclusion`` carries ``waitlist_control``) or
-                usual care / other control
+``comparator``  wait-list (the trial's ``doubtful_inclusion`` carries the protocol's wait-list
+                flag) or usual care, in the all-controls analysis
 ``format``      individual, group, or mixed / not reported
 """
 
@@ -22,9 +22,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analysis.evidence.protocol import Protocol
 from analysis.review.analyses import MetaAnalysis
 from analysis.review.catalogue import run, spec, subgroup_id
 from analysis.review.families import FAMILIES, family_of
+from analysis.review.protocol import control_type
 from analysis.review.records import Estimate
 from analysis.review.text import count_text, fmt_number, fmt_p
 from analysis.stats.subgroups import SubgroupResult, subgroups
@@ -39,7 +41,7 @@ __all__ = [
 ]
 
 WAITLIST = "wait-list"
-USUAL_CARE = "usual care or other control"
+USUAL_CARE = "usual care"
 MIXED = "mixed or not reported"
 #: Definitions compared on the subgroups page (overlapping sets, no test).
 DEFINITION_LABELS: dict[str, str] = {
@@ -128,7 +130,8 @@ def _fit(ma: MetaAnalysis, dimension: str, label: str, groups: list[str],
     if len(table):
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*one study.*")
-            result = subgroups(table["yi"], table["vi"], groups, method=ma.method, hksj=ma.hksj)
+            result = subgroups(table["yi"], table["vi"], groups, method=ma.method,
+                               test=ma.model_test)  # fmt: skip
     return SubgroupAnalysis(dimension, label, table, slugs, result, ma.measure)
 
 
@@ -140,10 +143,18 @@ def by_family(ma: MetaAnalysis) -> SubgroupAnalysis:
     return _fit(ma, "family", "Therapy family", groups, slugs)
 
 
-def by_comparator(ma: MetaAnalysis, studies: pd.DataFrame) -> SubgroupAnalysis:
-    """Subgroups by comparator: wait-list (``waitlist_control`` flag) or usual care."""
-    flags = ma.table["study_id"].map(studies.set_index("study_id")["doubtful_inclusion"])
-    wait = flags.fillna("").astype(str).str.contains("waitlist_control")
+def by_comparator(ma: MetaAnalysis, studies: pd.DataFrame, proto: Protocol | None = None
+                  ) -> SubgroupAnalysis:  # fmt: skip
+    """Subgroups by comparator: wait-list (the protocol's wait-list flag, ``waitlist_control``)
+    or usual care (:func:`analysis.review.protocol.control_type`). Run it on the all-controls
+    analysis (``symptoms.smd.all_controls``): the primary analysis has usual care only."""
+    if proto is None:
+        from analysis.evidence.protocol import load_protocol
+
+        proto = load_protocol()
+    kind = control_type(studies, proto)
+    kind.index = studies["study_id"]
+    wait = ma.table["study_id"].map(kind).eq("wait-list")
     groups = [WAITLIST if w else USUAL_CARE for w in wait]
     return _fit(ma, "comparator", "Comparator", groups,
                 {WAITLIST: "waitlist", USUAL_CARE: "usual_care"})  # fmt: skip

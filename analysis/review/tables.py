@@ -46,8 +46,9 @@ def trial_table(studies: pd.DataFrame) -> pd.DataFrame:
 
 
 def analysis_table(ma: MetaAnalysis) -> pd.DataFrame:
-    """The comparisons of an analysis: study, comparison, instrument, n, effect with 95% CI
-    (ratios exponentiated) and weight."""
+    """The comparisons of an analysis: study, comparison, instrument, who was analysed
+    (``population``), n (participants counted; "not reported" when no source states them),
+    effect with 95% CI (ratios exponentiated) and weight."""
     if not len(ma.table):
         return pd.DataFrame(columns=["Study", "Comparison", "Instrument", "n", "Effect"])
     t = ma.table
@@ -56,10 +57,13 @@ def analysis_table(ma: MetaAnalysis) -> pd.DataFrame:
         ci_text(tr(y), tr(lo), tr(hi))
         for y, lo, hi in zip(t["yi"], t["ci_low"], t["ci_high"], strict=True)
     ]
+    population = (t["population"].replace({"itt": "intention to treat", "": "not reported"})
+                  if "population" in t else pd.Series(["not reported"] * len(t)))  # fmt: skip
     return pd.DataFrame({
         "Study": t["label"],
         "Comparison": t["comparison"],
         "Instrument": t["instrument"].replace("", "—"),
+        "Analysed": population.to_numpy(),
         "n": [str(int(n)) if n > 0 else "not reported" for n in t["participants"]],
         f"{ma.measure} [95% CI]": effect,
         "Weight (%)": [f"{w:.1f}" for w in t["weight"]],

@@ -53,7 +53,13 @@ def describe(rec: dict[str, Any], digits: int = 2) -> dict[str, str]:
     trials = f"{k} trial" + ("" if k == 1 else "s")
     if n_trials != k:
         trials = f"{k} comparisons from {n_trials} trials"
-    who = f"{trials}, {n} participants" if n else trials
+    unknown = int(rec.get("participants_unknown") or 0)
+    if unknown:
+        comps = "comparison" if unknown == 1 else "comparisons"
+        who = (f"{trials}, {n} participants plus {unknown} {comps} whose participants are "
+               "not reported") if n else f"{trials}, participants not reported"  # fmt: skip
+    else:
+        who = f"{trials}, {n} participants" if n else trials
     i2 = "NA" if rec.get("i2") is None else f"{rec['i2']:.0f}%"
     tau2 = "NA" if rec.get("tau2") is None else fmt_number(rec["tau2"], 3)
     return {

@@ -5,7 +5,8 @@ validated against R's metafor (``tests/reference``). Modules:
 
 effects          study effect sizes (MD, SMD, RR, OR, RD, precomputed, change scores)
 tau2             between-study variance: FE, DL, HE, REML, PM over a design and a batch axis
-pooling          inverse-variance pooling (FE, DL, REML, PM; Knapp–Hartung), ``PoolResult``
+pooling          inverse-variance pooling (FE, DL, REML, PM; z, Knapp–Hartung or modified
+                 Knapp–Hartung test), ``PoolResult``
 batch            the same pooling over many meta-analyses at once
 metaregression   mixed-effects meta-regression
 subgroups        subgroup analyses and the test for subgroup differences

@@ -18,7 +18,7 @@ from scipy import special
 
 from analysis.stats import tau2 as tau2_engine
 from analysis.stats._checks import check_level
-from analysis.stats.pooling import _TOL, _check_method
+from analysis.stats.pooling import _TOL, _check_method, resolve_test
 
 __all__ = ["BatchResult", "pool_many"]
 
@@ -28,7 +28,8 @@ class BatchResult:
     """Per-row pooled results (arrays of length m, read-only).
 
     Attributes: estimate, se, ci_low, ci_high, stat, p, tau2, i2 (Q-based, percent), q,
-    pi_low, pi_high (t(k-2), NaN for k < 3), k (int). ``method`` and ``hksj`` as given.
+    pi_low, pi_high (t(k-2) with the same SE as the CI, NaN for k < 3), k (int). ``method`` and
+    ``test`` as given; ``hksj`` is true for ``"knha"`` and ``"adhoc"``.
     """
 
     estimate: NDArray[np.float64]
@@ -45,6 +46,7 @@ class BatchResult:
     k: NDArray[np.int64]
     method: str
     hksj: bool
+    test: str = "z"
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -61,7 +63,7 @@ class BatchResult:
             {
                 f.name: getattr(self, f.name)
                 for f in fields(self)
-                if f.name not in ("method", "hksj")
+                if f.name not in ("method", "hksj", "test")
             }
         )
 
@@ -113,6 +115,7 @@ def pool_many(
     hksj: bool = False,
     level: float = 0.95,
     *,
+    test: str | None = None,
     tol: float = _TOL,
 ) -> BatchResult:
     """Pool every row of ``Y`` (effects) and ``V`` (variances), shape ``(m, k)``.
@@ -126,9 +129,12 @@ def pool_many(
     method : {"DL", "FE", "REML", "PM"}
         tau^2 estimator, as :func:`analysis.pool`.
     hksj : bool
-        Knapp-Hartung SE and t(k - 1) test.
+        Alias of ``test="knha"``.
     level : float
         Confidence level.
+    test : {"z", "knha", "adhoc"}, optional
+        As for :func:`analysis.pool`: z test, Knapp-Hartung, or modified Knapp-Hartung (the
+        larger of the Knapp-Hartung and the standard SE, t(k - 1)). Rows with one study use z.
     tol : float
         REML convergence threshold (absolute change of tau^2).
 
@@ -143,6 +149,7 @@ def pool_many(
     ValueError
         Shape mismatch, infinite values, or a present study with ``V <= 0`` (position given).
     """
+    test = resolve_test(test, hksj)
     method = _check_method(method)
     level = check_level(level)
     y = np.atleast_2d(np.asarray(Y, dtype=np.float64))
@@ -168,9 +175,10 @@ def pool_many(
         est = np.vecdot(w, y) / sw
         se = np.sqrt(1.0 / sw)
         z = float(special.ndtri(upper))
-        if hksj:
+        if test != "z":
             r = y - est[:, None]
-            se_h = np.sqrt(np.vecdot(w * r, r) / (k - 1) / sw)
+            s2w = np.vecdot(w * r, r) / (k - 1)
+            se_h = se * np.sqrt(np.maximum(s2w, 1.0) if test == "adhoc" else s2w)
             use_t = k >= 2
             se = np.where(use_t, se_h, se)
             crit = np.where(use_t, _t_quantiles(k - 1, upper), z)
@@ -202,5 +210,6 @@ def pool_many(
         pi_high=pi_high,
         k=k.astype(np.int64),
         method=method,
-        hksj=bool(hksj),
+        hksj=test != "z",
+        test=test,
     )

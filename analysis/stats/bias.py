@@ -27,7 +27,7 @@ from scipy import special
 
 from analysis.stats import tau2 as tau2_engine
 from analysis.stats._checks import check_level, check_yi_vi
-from analysis.stats.pooling import _TOL, PoolResult, _check_method, fit
+from analysis.stats.pooling import _TOL, PoolResult, _check_method, fit, resolve_test
 
 __all__ = ["EggerResult", "TrimFillResult", "egger_test", "trim_and_fill"]
 
@@ -182,6 +182,7 @@ def trim_and_fill(
     level: float = 0.95,
     *,
     maxiter: int = 100,
+    test: str | None = None,
     tol: float = _TOL,
 ) -> TrimFillResult:
     """Duval & Tweedie trim-and-fill with the L0 estimator (metafor ``trimfill``).
@@ -194,8 +195,9 @@ def trim_and_fill(
         tau^2 estimator for the trimmed and filled models and for choosing the side.
     side : {"left", "right"}, optional
         Side of the funnel on which studies are missing; chosen from the data if None.
-    hksj, level, tol
-        As for :func:`analysis.pool` (``tol=1e-5`` reproduces metafor's default control).
+    hksj, level, test, tol
+        As for :func:`analysis.pool` (``tol=1e-5`` reproduces metafor's default control); the
+        test applies to the filled model.
     maxiter : int
         Maximum trimming iterations.
 
@@ -241,5 +243,5 @@ def trim_and_fill(
     else:
         yf, vf = y0.copy(), v0.copy()
     imputed = np.arange(yf.size) >= k
-    filled = fit(yf, vf, method, hksj, level, tol)
+    filled = fit(yf, vf, method, resolve_test(test, hksj), level, tol)
     return TrimFillResult(int(k0), side, filled, yf, vf, imputed)

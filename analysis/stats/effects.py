@@ -16,6 +16,12 @@ Measures
 
 Change scores (``change_score=True`` for MD/SMD) use the mean change and the SD of the change
 with the same formulas; they are flagged in :meth:`EffectSizes.to_frame`.
+
+:func:`standardised_md` turns a reported mean difference with its standard error (for example an
+intention-to-treat or baseline-adjusted MD) into Hedges' g with the same formulas, standardised
+by the pooled post-treatment SD of two arms: ``g = J(N - 2) MD / s_p`` and
+``vi = (SE / s_p)^2 + g^2 / (2 N)``; with ``SE = s_p sqrt(1/n1 + 1/n2)`` and ``N = n1 + n2`` this
+is exactly the ``"SMD"`` above.
 """
 
 from __future__ import annotations
@@ -37,7 +43,7 @@ from analysis.stats._checks import (
     same_length,
 )
 
-__all__ = ["EffectSizes", "effect_size", "MEASURES", "hedges_j"]
+__all__ = ["EffectSizes", "effect_size", "MEASURES", "hedges_j", "pooled_sd", "standardised_md"]
 
 MEASURES: tuple[str, ...] = ("MD", "SMD", "RR", "OR", "RD", "precomputed")
 _Z95 = float(special.ndtri(0.975))
@@ -280,3 +286,44 @@ def effect_size(
     if key in ("RR", "OR", "RD"):
         return _binary(key, arms)
     return _precomputed(arms, log_scale, level)
+
+
+def pooled_sd(sd1: ArrayLike, n1: ArrayLike, sd2: ArrayLike, n2: ArrayLike) -> NDArray[np.float64]:
+    """``sqrt(((n1 - 1) sd1^2 + (n2 - 1) sd2^2) / (n1 + n2 - 2))``, the SD of Hedges' g."""
+    sd1, n1, sd2, n2 = (as_float_1d(k, v) for k, v in
+                        (("sd1", sd1), ("n1", n1), ("sd2", sd2), ("n2", n2)))  # fmt: skip
+    same_length(sd1=sd1, n1=n1, sd2=sd2, n2=n2)
+    require_positive("sd1", sd1)
+    require_positive("sd2", sd2)
+    require_at_least("n1 + n2", n1 + n2, 3)
+    return np.sqrt(((n1 - 1.0) * sd1**2 + (n2 - 1.0) * sd2**2) / (n1 + n2 - 2.0))
+
+
+def standardised_md(
+    md: ArrayLike, se: ArrayLike, sd_pooled: ArrayLike, n_total: ArrayLike
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Hedges' g and its variance from a mean difference, its SE and a pooled SD.
+
+    Parameters
+    ----------
+    md, se : array_like
+        Mean difference (psychotherapy minus control) and its standard error.
+    sd_pooled : array_like
+        The SD to standardise by (:func:`pooled_sd` of the trial's post-treatment arms).
+    n_total : array_like
+        Participants behind the MD (both arms; >= 3), for the small-sample correction
+        ``J(n_total - 2)`` and the variance term ``g^2 / (2 n_total)``.
+
+    Returns
+    -------
+    yi, vi : ndarray
+        ``g = J md / sd_pooled`` and ``vi = (se / sd_pooled)^2 + g^2 / (2 n_total)``.
+    """
+    named = (("md", md), ("se", se), ("sd_pooled", sd_pooled), ("n_total", n_total))
+    md, se, sp, n = (as_float_1d(k, v) for k, v in named)
+    same_length(md=md, se=se, sd_pooled=sp, n_total=n)
+    require_positive("se", se)
+    require_positive("sd_pooled", sp)
+    require_at_least("n_total", n, 3)
+    g = hedges_j(n - 2.0) * md / sp
+    return g, (se / sp) ** 2 + g**2 / (2.0 * n)

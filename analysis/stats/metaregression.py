@@ -4,10 +4,12 @@ The residual tau^2 comes from :mod:`analysis.stats.tau2` with the design ``[1, X
 ``"DL"`` the method of moments ``max(0, (Q_E - (k - p)) / tr(P))``, ``"REML"`` metafor's Fisher
 scoring (Newton steps when converging tightly), ``"PM"`` the root of the generalised residual
 Q = k - p, ``"FE"`` tau^2 = 0; here ``P = W - W X (X'WX)^-1 X'W``. Coefficients are weighted
-least squares with ``W = 1/(vi + tau^2)``; tests are z (or t with ``k - p`` df, Knapp-Hartung
-scaling, when ``hksj``). ``QM`` is the omnibus Wald test of the moderators (chi-square with
-``p - 1`` df, or ``F`` with ``(p - 1, k - p)`` df when ``hksj``). ``QE`` is the test for
-residual heterogeneity (``y'P y`` at tau^2 = 0, chi-square with ``k - p`` df). ``r2`` is
+least squares with ``W = 1/(vi + tau^2)``; tests are z (``test="z"``) or t with ``k - p`` df with
+the covariance scaled by ``s2w`` = weighted residual sum of squares over ``k - p``
+(``test="knha"``, Knapp-Hartung) or by ``max(1, s2w)`` (``test="adhoc"``, modified
+Knapp-Hartung, as metafor). ``QM`` is the omnibus Wald test of the moderators (chi-square with
+``p - 1`` df, or ``F`` with ``(p - 1, k - p)`` df for the Knapp-Hartung tests). ``QE`` is the
+test for residual heterogeneity (``y'P y`` at tau^2 = 0, chi-square with ``k - p`` df). ``r2`` is
 metafor's pseudo-R^2, ``max(0, 100 (tau2_null - tau2) / tau2_null)``, with ``tau2_null`` from the
 intercept-only model.
 """
@@ -24,7 +26,7 @@ from scipy import special
 
 from analysis.stats import tau2 as tau2_engine
 from analysis.stats._checks import check_level, check_yi_vi
-from analysis.stats.pooling import _TOL, _check_method, _crit
+from analysis.stats.pooling import _TOL, _check_method, _crit, resolve_test
 
 __all__ = ["MetaRegressionResult", "meta_regression"]
 
@@ -48,7 +50,8 @@ class MetaRegressionResult:
     qe, qe_p : float
         Test for residual heterogeneity (fixed-effect weights, ``k - p`` df).
     k : int
-        Number of studies. ``method``/``hksj`` as given.
+        Number of studies. ``method`` as given; ``test`` the test used (``hksj`` is true for
+        ``"knha"`` and ``"adhoc"``).
     """
 
     coefficients: tuple[float, ...]
@@ -68,6 +71,7 @@ class MetaRegressionResult:
     k: int
     method: str
     hksj: bool
+    test: str = "z"
 
     def to_dict(self) -> dict[str, object]:
         """Plain Python (lists for the coefficient tables)."""
@@ -113,6 +117,7 @@ def meta_regression(
     level: float = 0.95,
     names: list[str] | None = None,
     *,
+    test: str | None = None,
     tol: float = _TOL,
 ) -> MetaRegressionResult:
     """Meta-regression of effect sizes on study-level moderators.
@@ -126,11 +131,15 @@ def meta_regression(
     method : {"REML", "DL", "PM", "FE"}
         Residual tau^2 estimator.
     hksj : bool
-        Knapp-Hartung adjustment (t and F tests with ``k - p`` df).
+        Alias of ``test="knha"``.
     level : float
         Confidence level.
     names : list of str, optional
         Moderator names (default ``x1``, ``x2``, ...).
+    test : {"z", "knha", "adhoc"}, optional
+        z tests; Knapp-Hartung (t and F tests with ``k - p`` df); or modified Knapp-Hartung
+        (the same with the scaling factor truncated below at 1). Default ``"knha"`` if
+        ``hksj`` else ``"z"``.
     tol : float
         REML convergence threshold (absolute change of tau^2). The default 1e-12 converges
         fully; ``tol=1e-5`` reproduces metafor's default ``control`` (threshold 1e-5).
@@ -139,6 +148,7 @@ def meta_regression(
     -------
     MetaRegressionResult
     """
+    test = resolve_test(test, hksj)
     y, v = check_yi_vi(yi, vi)
     method = _check_method(method)
     level = check_level(level)
@@ -150,9 +160,10 @@ def meta_regression(
     vb = np.linalg.inv(x.T @ xw)
     beta = vb @ (xw.T @ y)
     df = math.inf
-    if hksj:
+    if test != "z":
         resid = y - x @ beta
-        vb = vb * float((w * resid) @ resid) / (k - p)
+        s2w = float((w * resid) @ resid) / (k - p)
+        vb = vb * (max(1.0, s2w) if test == "adhoc" else s2w)
         df = float(k - p)
     se = np.sqrt(np.diag(vb))
     stat = beta / se
@@ -164,7 +175,7 @@ def meta_regression(
     b1 = beta[1:]
     qm = float(b1 @ np.linalg.solve(vb[1:, 1:], b1))
     m = p - 1
-    if hksj:
+    if test != "z":
         qm = qm / m
         qm_p = float(special.fdtrc(m, k - p, qm))
     else:
@@ -197,5 +208,6 @@ def meta_regression(
         qe_p=qe_p,
         k=k,
         method=method,
-        hksj=bool(hksj),
+        hksj=test != "z",
+        test=test,
     )

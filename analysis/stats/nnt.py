@@ -26,7 +26,23 @@ import math
 
 from scipy import special
 
-__all__ = ["nnt", "nnt_from_counts"]
+__all__ = ["nnt", "nnt_from_counts", "risk_with_intervention"]
+
+
+def risk_with_intervention(ratio: float, cer: float, measure: str = "RR") -> float:
+    """The intervention group's risk implied by a ratio and the control risk ``cer``.
+
+    ``"RR"``: ``cer * rr`` (capped at 1); ``"OR"``: ``or * cer / (1 - cer + or * cer)``
+    (Cochrane Handbook 15.4.4). ``ratio`` is on the ratio scale (> 0), ``cer`` in [0, 1].
+    """
+    if not (ratio > 0 and 0.0 <= cer <= 1.0):
+        raise ValueError(f"need ratio > 0 and 0 <= cer <= 1, got {ratio!r}, {cer!r}")
+    key = str(measure).upper()
+    if key == "RR":
+        return min(1.0, cer * ratio)
+    if key == "OR":
+        return ratio * cer / (1.0 - cer + ratio * cer)
+    raise ValueError(f"measure must be 'RR' or 'OR', got {measure!r}")
 
 
 def _inv(diff: float) -> float:

@@ -9,16 +9,26 @@ The model follows metafor's ``rma()`` (validated against metafor 3.8.1, see
   Newton steps when converging tightly), to an absolute change of tau^2 <= ``tol`` (1e-12).
 * ``"PM"``  Paule-Mandel: the tau^2 at which the generalised Q equals k - 1 (safeguarded Newton).
 
-Given tau^2, the estimate is the weighted mean with weights ``1 / (vi + tau^2)`` and standard
-error ``1 / sqrt(sum of the weights)`` (Knapp-Hartung: multiplied by the square root of the
-weighted residual sum of squares over ``k - 1``, with a t(k - 1) test).
+Given tau^2, the estimate is the weighted mean with weights ``1 / (vi + tau^2)``. Its standard
+error and test depend on ``test`` (metafor's argument of the same name):
+
+* ``"z"``     the standard error ``1 / sqrt(sum of the weights)`` and a normal (z) test;
+* ``"knha"``  Knapp-Hartung: the standard SE multiplied by ``sqrt(s2w)``, where ``s2w`` is the
+  weighted residual sum of squares over ``k - 1``, with a t(k - 1) test. When ``s2w < 1``
+  (Q below its degrees of freedom) this SE is *smaller* than the standard one;
+* ``"adhoc"`` the modified Knapp-Hartung method (Knapp & Hartung 2003; metafor
+  ``test="adhoc"``): the larger of the Knapp-Hartung and the standard SE (``s2w`` truncated
+  below at 1), with a t(k - 1) test, so the adjustment never narrows the interval.
+
+``hksj=True`` is an alias of ``test="knha"``. With one study every test is a z test.
 
 Heterogeneity is reported as RevMan and the Cochrane Handbook do:
 ``i2 = 100 * max(0, (Q - df) / Q)`` from Cochran's Q (fixed-effect weights). ``h2`` is
 metafor's H^2 for the chosen method (``Q / df`` for FE, ``(tau2 + s2) / s2`` with the
 "typical" within-study variance ``s2`` otherwise), so metafor's tau^2-based I^2 equals
 ``100 * (1 - 1 / h2)``. The prediction interval is the Cochrane Handbook form
-``estimate +/- t(1 - alpha/2, k - 2) * sqrt(se^2 + tau2)`` (NaN for k < 3).
+``estimate +/- t(1 - alpha/2, k - 2) * sqrt(se^2 + tau2)`` with the same ``se`` as the
+reported confidence interval (NaN for k < 3).
 """
 
 from __future__ import annotations
@@ -36,9 +46,11 @@ from scipy import special
 from analysis.stats import tau2 as tau2_engine
 from analysis.stats._checks import check_level, check_yi_vi
 
-__all__ = ["METHODS", "PoolResult", "pool", "estimate_tau2"]
+__all__ = ["METHODS", "TESTS", "PoolResult", "pool", "estimate_tau2", "resolve_test"]
 
 METHODS: tuple[str, ...] = ("FE", "DL", "REML", "PM")
+#: Tests for the pooled effect (metafor's ``test``): z, Knapp-Hartung, modified Knapp-Hartung.
+TESTS: tuple[str, ...] = ("z", "knha", "adhoc")
 _TOL = tau2_engine.DEFAULT_TOL
 ONE_STUDY_MESSAGE = "heterogeneity cannot be estimated with one study"
 
@@ -50,12 +62,13 @@ class PoolResult:
     Attributes
     ----------
     estimate, se : float
-        Pooled effect (on the analysis scale, e.g. log RR) and its standard error
-        (the Knapp-Hartung SE when ``hksj`` is true).
+        Pooled effect (on the analysis scale, e.g. log RR) and the standard error used by the
+        confidence interval and the test (see ``test``).
     ci_low, ci_high : float
         Confidence interval at ``level``.
     stat, p : float
-        Test statistic (z, or t with ``df`` degrees of freedom when ``hksj``) and two-sided p.
+        Test statistic (z, or t with ``df`` degrees of freedom for ``"knha"``/``"adhoc"``) and
+        two-sided p.
     tau2, tau : float
         Between-study variance and its square root (0 for FE).
     i2 : float
@@ -65,20 +78,25 @@ class PoolResult:
     q, q_df, q_p : float, int, float
         Cochran's Q (fixed-effect weights), its degrees of freedom and chi-square p-value.
     pi_low, pi_high : float
-        Prediction interval ``estimate +/- t(k-2) * sqrt(se^2 + tau2)``; NaN for k < 3.
+        Prediction interval ``estimate +/- t(k-2) * sqrt(se^2 + tau2)`` with the ``se`` above;
+        NaN for k < 3.
     k : int
         Number of studies.
     method : str
         ``"FE"``, ``"DL"``, ``"REML"``, ``"PM"`` (or ``"MH"`` / ``"MH-DL"`` from
         :func:`analysis.stats.mantel_haenszel`).
     hksj : bool
-        Whether the Knapp-Hartung(-Sidik-Jonkman) adjustment was used.
+        Whether a Knapp-Hartung(-Sidik-Jonkman) adjustment was used (``test`` is ``"knha"`` or
+        ``"adhoc"``).
     weights : tuple of float
         Percent weight of each study, in input order.
     level : float
         Confidence level.
     df : float
-        Degrees of freedom of the t test (``k - 1``) when ``hksj``; ``inf`` for z tests.
+        Degrees of freedom of the t test (``k - 1``) for ``"knha"``/``"adhoc"``; ``inf`` for
+        z tests (and for a single study).
+    test : str
+        ``"z"``, ``"knha"`` or ``"adhoc"`` (see the module docstring).
     """
 
     estimate: float
@@ -102,6 +120,7 @@ class PoolResult:
     weights: tuple[float, ...]
     level: float = 0.95
     df: float = math.inf
+    test: str = "z"
 
     def to_dict(self) -> dict[str, float | int | str | bool | list[float]]:
         """Return plain Python scalars (JSON-serialisable; NaN possible), weights as a list."""
@@ -117,6 +136,51 @@ class PoolResult:
 
 def _check_method(method: str, allowed: tuple[str, ...] = METHODS) -> str:
     return tau2_engine.check_method(method, allowed)
+
+
+def resolve_test(test: str | bool | None = None, hksj: bool = False) -> str:
+    """The test to use from ``test`` and its legacy alias ``hksj``.
+
+    Parameters
+    ----------
+    test : {"z", "knha", "adhoc"} or None
+        The test; ``None`` means ``"knha"`` when ``hksj`` is true and ``"z"`` otherwise. A bool
+        is read as ``hksj`` (internal callers that still pass one).
+    hksj : bool
+        Alias of ``test="knha"``.
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    ValueError
+        For an unknown test, or ``hksj=True`` together with a test other than ``"knha"``.
+    """
+    if isinstance(test, bool | np.bool_):
+        hksj, test = bool(test) or hksj, None
+    if test is None:
+        return "knha" if hksj else "z"
+    key = str(test).strip().lower()
+    if key not in TESTS:
+        raise ValueError(f"test must be one of {', '.join(TESTS)}; got {test!r}")
+    if hksj and key != "knha":
+        raise ValueError(f"hksj=True is an alias of test='knha' and conflicts with test={test!r}")
+    return key
+
+
+def knha_se(se_z: float, s2w: float, test: str) -> float:
+    """The standard error a test uses, from the standard SE and the Knapp-Hartung factor.
+
+    ``s2w`` is the weighted residual sum of squares over its degrees of freedom; ``"knha"``
+    multiplies ``se_z`` by ``sqrt(s2w)``, ``"adhoc"`` by ``sqrt(max(1, s2w))``.
+    """
+    if test == "knha":
+        return se_z * math.sqrt(s2w)
+    if test == "adhoc":
+        return se_z * math.sqrt(max(1.0, s2w))
+    return se_z
 
 
 def estimate_tau2(
@@ -183,21 +247,25 @@ def assemble(
     v: NDArray[np.float64],
     tau2: float,
     method: str,
-    hksj: bool,
+    test: str | bool,
     level: float,
     *,
     q_stats: tuple[float, int, float, float] | None = None,
 ) -> PoolResult:
-    """Build a :class:`PoolResult` for validated arrays and a given tau^2 (internal helper)."""
+    """Build a :class:`PoolResult` for validated arrays and a given tau^2 (internal helper).
+
+    ``test`` is ``"z"``, ``"knha"`` or ``"adhoc"`` (a bool is read as ``hksj``).
+    """
+    test = resolve_test(test)
     k = y.size
     w = 1.0 / (v + tau2)
     sw = w.sum()
     est = float((w @ y) / sw)
     se = math.sqrt(1.0 / sw)
     df = math.inf
-    if hksj and k > 1:
+    if test != "z" and k > 1:
         r = y - est
-        se = math.sqrt(float((w * r) @ r) / (k - 1) / sw)
+        se = knha_se(se, float((w * r) @ r) / (k - 1), test)
         df = float(k - 1)
     q, q_df, q_p, i2 = heterogeneity(y, v) if q_stats is None else q_stats
     return summarise(
@@ -213,8 +281,9 @@ def assemble(
         q_df=q_df,
         q_p=q_p,
         method=method,
-        hksj=bool(hksj),
+        hksj=test != "z",
         weights=tuple((100.0 * w / sw).tolist()),
+        test=test,
     )
 
 
@@ -237,7 +306,7 @@ def summarise(
         Number of studies (the prediction interval needs k >= 3).
     **fields
         The remaining :class:`PoolResult` attributes: ``i2``, ``h2``, ``q``, ``q_df``, ``q_p``,
-        ``method``, ``hksj``, ``weights``.
+        ``method``, ``hksj``, ``weights`` and optionally ``test`` (default ``"z"``).
 
     Returns
     -------
@@ -278,6 +347,7 @@ def pool(
     hksj: bool = False,
     level: float = 0.95,
     *,
+    test: str | None = None,
     tol: float = _TOL,
 ) -> PoolResult:
     """Pool effect sizes by inverse-variance weighting.
@@ -291,10 +361,14 @@ def pool(
     method : {"REML", "DL", "PM", "FE"}
         tau^2 estimator; ``"FE"`` (alias ``"EE"``) is the fixed-effect model.
     hksj : bool
-        Knapp-Hartung(-Sidik-Jonkman) standard error and t(k - 1) test (metafor
-        ``test="knha"``, without the ad hoc truncation).
+        Alias of ``test="knha"`` (kept for existing callers).
     level : float
         Confidence level for the CI (the prediction interval uses the same level).
+    test : {"z", "knha", "adhoc"}, optional
+        Standard error and test of the pooled effect (metafor's ``test``): ``"z"`` standard SE
+        and z test; ``"knha"`` Knapp-Hartung SE and t(k - 1) test (narrower than the standard
+        interval when Q < k - 1); ``"adhoc"`` the larger of the two SEs with a t(k - 1) test
+        (modified Knapp-Hartung, never narrower). Default: ``"knha"`` if ``hksj`` else ``"z"``.
     tol : float
         REML convergence threshold on the absolute change of tau^2 (default 1e-12, as the
         reference values; ``tol=1e-5`` reproduces metafor's default ``control``).
@@ -307,7 +381,7 @@ def pool(
     ------
     ValueError
         For non-finite inputs, ``vi <= 0`` (naming the position), mismatched lengths, no
-        studies or an unknown method.
+        studies, an unknown method or test, or ``hksj=True`` with a test other than "knha".
 
     Warns
     -----
@@ -315,21 +389,25 @@ def pool(
         With one study: "heterogeneity cannot be estimated with one study"; the result is
         the study itself (tau2 = 0, heterogeneity statistics NaN).
     """
+    test = resolve_test(test, hksj)
     y, v = check_yi_vi(yi, vi)
     method = _check_method(method)
     level = check_level(level)
     if y.size == 1:
         warnings.warn(ONE_STUDY_MESSAGE, UserWarning, stacklevel=2)
-    return fit(y, v, method, hksj, level, tol)
+    return fit(y, v, method, test, level, tol)
 
 
 def fit(
     y: NDArray[np.float64],
     v: NDArray[np.float64],
     method: str,
-    hksj: bool,
+    test: str | bool,
     level: float,
     tol: float = _TOL,
 ) -> PoolResult:
-    """Pool already-validated float arrays (no checks, no warnings; internal fast path)."""
-    return assemble(y, v, tau2_engine.estimate(y, v, method=method, tol=tol), method, hksj, level)
+    """Pool already-validated float arrays (no checks, no warnings; internal fast path).
+
+    ``test`` is ``"z"``, ``"knha"`` or ``"adhoc"`` (a bool is read as ``hksj``).
+    """
+    return assemble(y, v, tau2_engine.estimate(y, v, method=method, tol=tol), method, test, level)

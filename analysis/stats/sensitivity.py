@@ -18,7 +18,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import special
 
 from analysis.stats._checks import check_level, check_yi_vi
-from analysis.stats.pooling import _TOL, PoolResult, _check_method, fit
+from analysis.stats.pooling import _TOL, PoolResult, _check_method, fit, resolve_test
 
 __all__ = ["leave_one_out", "cumulative", "influence"]
 
@@ -51,9 +51,12 @@ def leave_one_out(
     labels: Sequence[object] | None = None,
     level: float = 0.95,
     *,
+    test: str | None = None,
     tol: float = _TOL,
 ) -> pd.DataFrame:
     """Re-pool the studies leaving each one out in turn (metafor ``leave1out``).
+
+    ``method``, ``hksj``, ``level``, ``test`` and ``tol`` are as for :func:`analysis.pool`.
 
     Returns
     -------
@@ -69,7 +72,8 @@ def leave_one_out(
         raise ValueError("leave-one-out needs at least two studies")
     index = _labels(labels, k)
     keep = ~np.eye(k, dtype=bool)
-    rows = [_row(fit(y[m], v[m], method, hksj, level, tol)) for m in keep]
+    test = resolve_test(test, hksj)
+    rows = [_row(fit(y[m], v[m], method, test, level, tol)) for m in keep]
     return _frame(rows, index)
 
 
@@ -82,12 +86,14 @@ def cumulative(
     hksj: bool = False,
     level: float = 0.95,
     *,
+    test: str | None = None,
     tol: float = _TOL,
 ) -> pd.DataFrame:
     """Cumulative meta-analysis, adding studies in ascending ``order`` (e.g. publication year).
 
-    Ties keep input order. Row j pools the first j studies (the first row is the single
-    study: tau2 = 0, heterogeneity NaN). Index = labels of the study added at that step.
+    Model options as for :func:`analysis.pool`. Ties keep input order. Row j pools the first j
+    studies (the first row is the single study: tau2 = 0, heterogeneity NaN). Index = labels of
+    the study added at that step.
     """
     y, v = check_yi_vi(yi, vi)
     method = _check_method(method)
@@ -102,7 +108,8 @@ def cumulative(
             raise ValueError(f"order must have {k} entries")
         perm = np.argsort(key, kind="stable")
     ys, vs = y[perm], v[perm]
-    rows = [_row(fit(ys[: j + 1], vs[: j + 1], method, hksj, level, tol)) for j in range(k)]
+    test = resolve_test(test, hksj)
+    rows = [_row(fit(ys[: j + 1], vs[: j + 1], method, test, level, tol)) for j in range(k)]
     return _frame(rows, index[perm])
 
 
@@ -113,7 +120,7 @@ def _deleted(
     out = np.empty(k)
     for i in range(k):
         m = np.arange(k) != i
-        res = fit(y[m], v[m], method, False, 0.95, tol)
+        res = fit(y[m], v[m], method, "z", 0.95, tol)
         out[i] = (y[i] - res.estimate) / np.sqrt(v[i] + res.tau2 + res.se**2)
     return out
 
@@ -145,7 +152,7 @@ def influence(
     index = _labels(labels, k)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        res = fit(y, v, method, False, level, tol)
+        res = fit(y, v, method, "z", level, tol)
     z = float(special.ndtri(1.0 - (1.0 - level) / 2.0))
     lo, hi = y - z * np.sqrt(v), y + z * np.sqrt(v)
     outlier = (hi < res.ci_low) | (lo > res.ci_high)
