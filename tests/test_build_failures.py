@@ -36,7 +36,10 @@ def assert_no_traceback(output: str) -> None:
     assert '  File "' not in output
 
 
-def test_a_broken_bibtex_file_names_the_extension_file_and_line(tmp_path: Path) -> None:
+def test_a_broken_bibtex_file_stops_the_build_at_validation_naming_file_and_row(
+    tmp_path: Path,
+) -> None:
+    """references.bib is validated with pybtex before any notebook runs (issue #15)."""
     root = mini_book(REPO, tmp_path / "book", {"chapters/intro": TEXT_PAGE})
     bib = root / "data" / "references.bib"
     lines = bib.read_text(encoding="utf-8").splitlines()
@@ -46,11 +49,9 @@ def test_a_broken_bibtex_file_names_the_extension_file_and_line(tmp_path: Path) 
     run = run_build(root)
     assert run.returncode == 1
     last = last_line(run.output)
-    assert last.startswith(
-        "BUILD FAILED: Jupyter Book: extension sphinxcontrib.bibtex: syntax error in line "
-    ), last
-    assert "data/references.bib" in last
-    assert "pybtex" in run.output  # the tool's own message stays in the details
+    assert last.startswith("BUILD FAILED: invalid data: data/references.bib, row "), last
+    assert "BibTeX syntax error (pybtex)" in last  # the tool's own message is kept
+    assert "Executing" not in run.output and "executed" not in run.output.lower()
     assert_no_traceback(run.output)
 
 

@@ -170,7 +170,7 @@ def test_bad_version_yml_stops_the_build_before_any_notebook(
     text: str, line: int, column: str | None, reason: str, tmp_path: Path
 ) -> None:
     """The build validates first: it names file, line and reason and runs nothing (the copy
-    has no _toc.yml, so reaching the notebooks would fail differently)."""
+    has no _toc.yml, so reaching discovery would fail differently)."""
     root = tmp_path / "repo"
     shutil.copytree(DATA, root / "data")
     (root / "data" / "version.yml").write_text(text, encoding="utf-8")
@@ -180,7 +180,7 @@ def test_bad_version_yml_stops_the_build_before_any_notebook(
     assert msg.startswith("invalid data") and "nothing was built" in msg
     where = f"data/version.yml, row {line}" + (f", column {column!r}" if column else "")
     assert where in msg and reason in msg
-    assert not (root / "_build").exists()
+    assert not (root / "_build" / "html").exists() and not (root / "_build" / ".cache").exists()
 
 
 def test_load_yaml_rejects_duplicate_keys_with_line(tmp_path: Path) -> None:
