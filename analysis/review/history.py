@@ -401,6 +401,26 @@ def data_changes_table(trials: Trials, version: str | None = None) -> pd.DataFra
     }).reset_index(drop=True)  # fmt: skip
 
 
+def previous_release(releases: list[dict[str, Any]], version: str) -> dict[str, Any] | None:
+    """The latest recorded release older than ``version`` (``None`` if there is none)."""
+    older = [r for r in releases if _semver(r["version"]) < _semver(version)]
+    return older[-1] if older else None
+
+
+def is_recorded(releases: list[dict[str, Any]], current: dict[str, Any]) -> bool:
+    """Whether ``current`` (a :func:`snapshot`) is a recorded release: same version and same
+    data."""
+    key = (current.get("version"), current.get("data_version"))
+    return any((r["version"], r.get("data_version")) == key for r in releases)
+
+
+def current_name(releases: list[dict[str, Any]], current: dict[str, Any]) -> str:
+    """``"Version 1.1.0"`` when the current data are that release, else ``"Version 1.1.0
+    (current data, not yet released)"``."""
+    name = f"Version {current.get('version', '?')}"
+    return name if is_recorded(releases, current) else f"{name} (current data, not yet released)"
+
+
 #: The headline estimates named in the "what's new" sentence.
 HEADLINE: tuple[str, ...] = ("symptoms.smd.overall", "dropout.rr.overall")
 
