@@ -4,10 +4,10 @@ entry and the PRISMA diagram's named sources."""
 from __future__ import annotations
 
 import pytest
+from shared_dirs import ROOT
 
 from analysis import load_trials, prisma_flow
 from analysis.review import catalogue, characteristics, tables
-from shared_dirs import ROOT
 
 
 @pytest.fixture(scope="module")
