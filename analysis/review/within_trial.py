@@ -130,6 +130,12 @@ def subgroup_estimate(trials: Any, result_id: str) -> Estimate:
     )  # fmt: skip
 
 
+def _heading(name: str) -> str:
+    """``"the wait-list"`` -> ``"Wait-list"`` (a column heading)."""
+    name = name.removeprefix("the ")
+    return name[:1].upper() + name[1:]
+
+
 def _arm_text(row: pd.Series) -> str:
     return f"{fmt_number(row['mean'])} (SD {fmt_number(row['sd'])}, n = {int(row['n'])})"
 
@@ -143,7 +149,7 @@ def subgroup_table(trials: Any, study_id: str) -> pd.DataFrame:
     """Every participant and each subgroup of the trial's mapping: arm means at the end of
     treatment, mean difference and Hedges' g with 95% CIs, and what kind of comparison it is."""
     ds = _dataset(trials, study_id)
-    a, c = _arm_names(ds)
+    a, c = (_heading(x) for x in _arm_names(ds))
     groups: list[tuple[str | None, str]] = [(None, "all participants (randomised comparison)")]
     for name, sg in (ds.mapping.spec.get("subgroups") or {}).items():
         groups.append((name, f"{sg['label']} ({NOT_RANDOMISED})"))
