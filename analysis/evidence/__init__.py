@@ -5,6 +5,7 @@ validation  every problem with file, row, column and rule
 paths       where the data are and their version hash
 loading     typed DataFrames (``load_trials``)
 selection   choosing the rows an analysis uses (outcome hierarchy, TRD definitions, shared arms)
+ipd         participant-level datasets (data/ipd/<trial>/mapping.yml) -> generated arm-level rows
 
 May import the statistics core, never the review or book layers.
 """
@@ -24,6 +25,8 @@ _EXPORTS = {
     "SCHEMAS": "analysis.evidence.schema",
     "CSV_FILES": "analysis.evidence.schema",
     "INSTRUMENT_RANGES": "analysis.evidence.schema",
+    "release_problems": "analysis.evidence.validation",
+    "data_files": "analysis.evidence.paths",
 }
 __all__ = sorted(_EXPORTS)
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
