@@ -176,7 +176,7 @@ def test_fabricated_trial_changes_the_bottom_line(repo: Path) -> None:
     o_fields, outcomes = read_rows(data / "outcomes.csv")
     template = next(s for s in studies if s["study_id"] == "Nakagawa2017")
     fake = dict(
-        template, study_id="Fabricated2025", trial_name="FAKE", year="2025",
+        template, study_id="Fabricated2026", trial_name="FAKE", year="2026",
         n_rand_int="150", n_rand_ctl="150", notes="fabricated trial for a test",
         data_status="partial",  # symptom data only, no dropout rows
     )  # fmt: skip
@@ -188,17 +188,22 @@ def test_fabricated_trial_changes_the_bottom_line(repo: Path) -> None:
     new_rows = []
     for i, r in enumerate(arm_rows, start=1):
         mean = float(r["mean"])
-        new_rows.append(dict(r, study_id="Fabricated2025", outcome_id=f"Fabricated2025.o{i:02d}",
+        new_rows.append(dict(r, study_id="Fabricated2026", outcome_id=f"Fabricated2026.o{i:02d}",
                              n="150", mean=f"{mean * (0.5 if r['arm'] == 'intervention' else 1):g}",
                              source="fabricated for a test", location="none"))  # fmt: skip
+    r_fields, records = read_rows(data / "screening.csv")
+    screened = dict(next(r for r in records if r["record_id"] == "Nakagawa2017"),
+                    record_id="Fabricated2026", study_id="Fabricated2026",
+                    citation="fabricated for a test")  # fmt: skip
     write_rows(data / "studies.csv", s_fields, [*studies, fake])
     write_rows(data / "outcomes.csv", o_fields, [*outcomes, *new_rows])
+    write_rows(data / "screening.csv", r_fields, [*records, screened])
 
     run = run_build(repo)
     assert run.returncode == 0, run.output[-5000:]
     after = read_results(repo)[OVERALL]
     assert after["k"] > before["k"]
-    assert "Fabricated2025" in after["studies"]
+    assert "Fabricated2026" in after["studies"]
     assert after["estimate"] < before["estimate"]
     assert bottom_line(repo) != text_before
 

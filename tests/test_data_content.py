@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from analysis import load_trials
@@ -18,11 +19,57 @@ def t():
 
 
 def test_counts(t) -> None:
-    assert len(t.studies) == 22
-    assert len(t.outcomes) == 143
+    assert len(t.studies) == 23
+    assert int((t.outcomes["origin"] == "outcomes.csv").sum()) == 153
+    assert len(t.outcomes) == 153 + 6  # six rows generated from data/ipd/heshmati2023
     assert len(t.published) == 31
     status = t.studies["data_status"].value_counts().to_dict()
-    assert status == {"awaiting data": 9, "complete": 9, "partial": 4}
+    assert status == {"awaiting data": 8, "complete": 9, "partial": 6}
+
+
+def test_update_1_1_0_values(t) -> None:
+    """The update of December 2026 (shared/extraction/UPDATE-2026-12.md), value by value."""
+    o = t.outcomes.set_index("outcome_id")
+    # Heshmati 2023: Metapsy's 3/43 is kept as a flagged conflict; 4/43 is a duplicate
+    o06 = o.loc["Heshmati2023.o06"]
+    assert (o06["use"], o06["events"], o06["total"]) == ("conflict", 3, 43)
+    assert "7 of 43" in o.loc["Heshmati2023.o06", "conflict_flag"]
+    assert o.loc["Heshmati2023.o07", "use"] == "duplicate"
+    hesh = o.loc[o["study_id"] == "Heshmati2023"]
+    assert set(hesh.loc[hesh["outcome"] == "depressive_symptoms", "instrument"]) == {"WAI-D"}
+    # Mantani 2017: ITT MD -2.48 (-3.72 to -1.23), negative favours psychotherapy; SMD 0.40 is
+    # context without a CI
+    md = o.loc["Mantani2017.o01"]
+    assert (md["effect"], md["ci_low"], md["ci_high"]) == (-2.48, -3.72, -1.23)
+    assert (md["use"], md["favours_psychotherapy_when"], md["measure"]) == ("primary", "negative",
+                                                                             "MD")  # fmt: skip
+    smd = o.loc["Mantani2017.o02"]
+    assert smd["use"] == "context" and pd.isna(smd["ci_low"]) and pd.isna(smd["se"])
+    s = t.studies.set_index("study_id")
+    assert s.loc["Mantani2017", "format"] == "self-help"
+    assert (s.loc["Mantani2017", "n_rand_int"], s.loc["Mantani2017", "n_rand_ctl"]) == ("81", "83")
+    # Minelli 2019: the four Metapsy in-patient rows, both symptom scales flagged
+    mi = o.loc[o["study_id"] == "Minelli2019"]
+    assert len(mi) == 8 and s.loc["Minelli2019", "main_analysis"] == "no"
+    want = {("MADRS", "intervention"): (16.9, 13.16, 10), ("MADRS", "control"): (7.83, 10.36, 12),
+            ("BDI-II", "intervention"): (13.42, 12.13, 10),
+            ("BDI-II", "control"): (26.6, 17.3, 12)}  # fmt: skip
+    sym = mi.loc[mi["outcome"] == "depressive_symptoms"]
+    got = {(r.instrument, r.arm): (r.mean, r.sd, r.n) for r in sym.itertuples()}
+    assert got == want
+    assert sym["conflict_flag"].str.contains("direction conflict").all()
+    dich = mi.loc[mi["outcome"] != "depressive_symptoms"]
+    ev = {(r.outcome, r.arm): (r.events, r.total) for r in dich.itertuples()}
+    assert ev == {
+        ("response", "intervention"): (5, 10),
+        ("response", "control"): (10, 12),
+        ("remission", "intervention"): (5, 10),
+        ("remission", "control"): (9, 12),
+    }
+    # CoBalT: response denominators stay empty; its odds ratio is the usable figure
+    cob = o.loc[(o["study_id"] == "Wiles2013") & (o["outcome"] == "response")]
+    assert cob["total"].isna().all()
+    assert o.loc["Wiles2013.o09", "use"] == "primary"
 
 
 def test_cochrane_six(t) -> None:
@@ -72,7 +119,7 @@ def test_no_percentages_turned_into_counts(t) -> None:
 
 def test_metapsy_sources_name_rows(t) -> None:
     mp = t.outcomes[t.outcomes["source"].str.contains("Metapsy", na=False)]
-    assert mp["source"].str.contains(r"row \.id=\S+ \[file row \d+\]").all()
+    assert mp["source"].str.contains(r"row \.id=\S+ \[file rows? \d+(-\d+)?\]").all()
 
 
 def test_published_result_ids(t) -> None:
@@ -84,6 +131,6 @@ def test_published_result_ids(t) -> None:
 
 
 def test_version_file(t) -> None:
-    assert t.version["version"] == "1.0.0"
-    assert t.version["last_search"] == "2024-01-01"
-    assert t.version["extraction_date"] == "2026-11-22"
+    assert t.version["version"] == "1.1.0"
+    assert t.version["last_search"] == "2026-12"
+    assert t.version["extraction_date"] == "2026-12-05"

@@ -9,15 +9,14 @@ Skipped when the reference folder is absent. Any mismatch fails and is listed.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pandas as pd
 import pytest
+from shared_dirs import ROOT, shared_dir
 
 from analysis import load_trials
 
-ROOT = Path(__file__).resolve().parents[1]
-REF = ROOT.parent / "shared" / "reference" / "metapsy-depression-psyctr" / "data.csv"
+REF = shared_dir() / "reference" / "metapsy-depression-psyctr" / "data.csv"
 ROW = re.compile(r"Metapsy depression-psyctr \(zenodo 7254845\), row \.id=(\S+) \[file row (\d+)\]")
 
 pytestmark = pytest.mark.skipif(not REF.is_file(), reason=f"Metapsy snapshot not found at {REF}")

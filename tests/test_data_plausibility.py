@@ -28,7 +28,8 @@ from analysis.evidence.yamlio import load_yaml, read_version
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "data"
-VERSION = "version: 1.0.0\nlast_search: 2024-01-01\nextraction_date: 2026-11-22\ndescription: x\n"
+# last_search must equal the latest date of searches.csv (2026-12: the day was not recorded).
+VERSION = "version: 1.1.0\nlast_search: 2026-12\nextraction_date: 2026-12-05\ndescription: x\n"
 
 
 @pytest.fixture()
@@ -71,7 +72,7 @@ def test_year_bounds_are_inclusive(data_copy: Path) -> None:
 
 
 def test_year_after_extraction_date_is_rejected(data_copy: Path) -> None:
-    """2027 is after the extraction (2026-11-22): implausible even once 2027 has come."""
+    """2027 is after the extraction (2026-12-05): implausible even once 2027 has come."""
     line = _set_year(data_copy, "Wiles2013", "2027")
     (p,) = _year_problems(data_copy)
     assert (p.file, p.row, p.value) == ("data/studies.csv", line, "2027")
@@ -80,7 +81,7 @@ def test_year_after_extraction_date_is_rejected(data_copy: Path) -> None:
 
 def test_year_bound_is_never_after_today(data_copy: Path, monkeypatch) -> None:
     """With extraction_date unusable, the bound is the current year of the review's clock."""
-    (data_copy / "version.yml").write_text(VERSION.replace("2026-11-22", "soon"), "utf-8")
+    (data_copy / "version.yml").write_text(VERSION.replace("2026-12-05", "soon"), "utf-8")
     monkeypatch.setattr(dates, "today", lambda: dt.date(2025, 3, 1))
     _set_year(data_copy, "Wiles2013", "2025")
     assert _year_problems(data_copy) == []
@@ -92,11 +93,16 @@ def test_year_bound_is_never_after_today(data_copy: Path, monkeypatch) -> None:
 # ----------------------------------------------------------------------------------- dates
 def test_dates_in_the_future_follow_the_clock(data_copy: Path, monkeypatch) -> None:
     (data_copy / "version.yml").write_text(VERSION, encoding="utf-8")
-    monkeypatch.setattr(dates, "today", lambda: dt.date(2026, 11, 21))
+    # On 4 December the month of the last search (2026-12) has begun; the extraction date has not.
+    monkeypatch.setattr(dates, "today", lambda: dt.date(2026, 12, 4))
     probs = [p for p in validate(data_copy) if p.file.endswith("version.yml")]
-    assert [(p.row, p.column, p.value) for p in probs] == [(3, "extraction_date", "2026-11-22")]
-    assert probs[0].rule == "date must not be in the future (today is 2026-11-21)"
-    monkeypatch.setattr(dates, "today", lambda: dt.date(2026, 11, 22))
+    assert [(p.row, p.column, p.value) for p in probs] == [(3, "extraction_date", "2026-12-05")]
+    assert probs[0].rule == "date must not be in the future (today is 2026-12-04)"
+    monkeypatch.setattr(dates, "today", lambda: dt.date(2026, 11, 30))
+    probs = [p for p in validate(data_copy) if p.file.endswith("version.yml")]
+    assert [(p.column, p.value) for p in probs] == [("last_search", "2026-12"),
+                                                    ("extraction_date", "2026-12-05")]
+    monkeypatch.setattr(dates, "today", lambda: dt.date(2026, 12, 5))
     assert validate(data_copy) == []
 
 
@@ -122,7 +128,8 @@ def test_parse_iso_date(value: object, ok: bool) -> None:
     "text",
     [
         VERSION,
-        VERSION.replace("2024-01-01", '"2024-01-01"').replace("1.0.0", "'1.0.0'"),
+        VERSION.replace("last_search: 2026-12", 'last_search: "2026-12"').replace(
+            "1.1.0", "'1.1.0'"),
         "\ufeff# comment\n" + VERSION.replace("\n", "\r\n"),
         VERSION.replace("description: x", 'description: "Trials: 22, search 2024-01-01"'),
         VERSION + "note: extra keys are kept as text\n",
@@ -133,10 +140,10 @@ def test_what_validates_builds_the_same_values(text: str, data_copy: Path) -> No
     (data_copy / "version.yml").write_text(text, encoding="utf-8")
     assert validate(data_copy) == []
     version = load_trials(data_copy).version
-    assert version["version"] == "1.0.0" and version["last_search"] == "2024-01-01"
-    assert version["extraction_date"] == "2026-11-22"
+    assert version["version"] == "1.1.0" and version["last_search"] == "2026-12"
+    assert version["extraction_date"] == "2026-12-05"
     meta = data_metadata(data_copy.parent)
-    assert (meta["data_semver"], meta["last_search"]) == ("1.0.0", "2024-01-01")
+    assert (meta["data_semver"], meta["last_search"]) == ("1.1.0", "2026-12")
 
 
 def test_the_build_reads_version_yml_with_the_validators_parser(monkeypatch) -> None:
@@ -158,10 +165,12 @@ def test_the_build_reads_version_yml_with_the_validators_parser(monkeypatch) -> 
 @pytest.mark.parametrize(
     ("text", "line", "column", "reason"),
     [
-        (VERSION.replace("2024-01-01", "2024-02-30"), 2, "last_search", "is not a valid date"),
+        (VERSION.replace("last_search: 2026-12\n", "last_search: 2024-02-30\n"), 2,
+         "last_search", "is not a valid date"),
         (VERSION.replace("description: x", "description: Trials: 22"), 4, None,
          "must be put in quotes"),
-        (VERSION.replace("2024-01-01", "2099-12-31").replace("2026-11-22", "2099-12-31"), 2,
+        (VERSION.replace("last_search: 2026-12\n", "last_search: 2099-12-31\n").replace(
+            "2026-12-05", "2099-12-31"), 2,
          "last_search", "must not be in the future"),
     ],
     ids=["impossible-date", "unquoted-colon", "future"],
@@ -195,8 +204,8 @@ def test_read_version_returns_strings(tmp_path: Path) -> None:
     path.write_text(VERSION, encoding="utf-8")
     values, problems = read_version(path)
     assert problems == []
-    assert values == {"version": "1.0.0", "last_search": "2024-01-01",
-                      "extraction_date": "2026-11-22", "description": "x"}  # fmt: skip
+    assert values == {"version": "1.1.0", "last_search": "2026-12",
+                      "extraction_date": "2026-12-05", "description": "x"}  # fmt: skip
 
 
 # ------------------------------------------------------------------------------- BibTeX

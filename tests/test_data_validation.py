@@ -195,7 +195,7 @@ def test_load_trials_types() -> None:
     t = load_trials(DATA)
     assert t.studies["year"].dtype == "Int64"
     assert t.outcomes["sd"].dtype == "float64"
-    assert t.version["version"] == "1.0.0"
+    assert t.version["version"] == "1.1.0"
     assert t.data_dir == DATA
     assert len(t.data_version) == 12
 
@@ -219,7 +219,7 @@ def test_data_version_changes_with_data(data_copy: Path) -> None:
 def test_cli_validate(capsys: pytest.CaptureFixture[str], data_copy: Path) -> None:
     assert main(["validate", "--data", str(DATA)]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("OK: 22 studies, ") and "outcome rows (data version " in out
+    assert out.startswith("OK: 23 studies, ") and "outcome rows (data version " in out
     (data_copy / "published_results.csv").unlink()
     assert main(["validate", "--data", str(data_copy)]) == 1
     out = capsys.readouterr().out

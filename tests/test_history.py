@@ -87,7 +87,7 @@ def _copy_data(tmp_path: Path) -> Path:
 def test_record_release_refuses_overwrite(tmp_path):
     data = _copy_data(tmp_path)
     path = record_release(data)
-    assert path == data / "history" / "1.0.0.json"
+    assert path == data / "history" / f"{load_trials(data).version['version']}.json"
     assert record_release(data) == path  # idempotent
     # the recorded release no longer matches the data, version not bumped -> clear error
     snap = json.loads(path.read_text(encoding="utf-8"))

@@ -39,6 +39,9 @@ KEYS = {
     "outcomes.csv": ("outcome_id",),
     "published_results.csv": ("result_id",),
     "risk_of_bias.csv": ("study_id", "domain"),
+    "searches.csv": ("search_id",),
+    "screening.csv": ("record_id",),
+    "changelog.csv": ("version", "record_id"),
 }
 REJECT = [p for p in PAYLOADS if p["expect"] == "reject"]
 ACCEPT = [p for p in PAYLOADS if p["expect"] == "accept"]

@@ -9,6 +9,7 @@ paths       where the data are and their version hash
 loading     typed DataFrames (``load_trials``)
 selection   choosing the rows an analysis uses (outcome hierarchy, TRD definitions, shared arms)
 protocol    the review protocol (``protocol.yml``): loading and validation
+ipd         participant-level datasets (data/ipd/<trial>/mapping.yml) -> generated arm-level rows
 
 May import the statistics core, never the review or book layers.
 """
@@ -30,6 +31,8 @@ _EXPORTS = {
     "INSTRUMENT_RANGES": "analysis.evidence.schema",
     "load_protocol": "analysis.evidence.protocol",
     "Protocol": "analysis.evidence.protocol",
+    "release_problems": "analysis.evidence.validation",
+    "data_files": "analysis.evidence.paths",
 }
 __all__ = sorted(_EXPORTS)
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())

@@ -1,8 +1,10 @@
 """Loading the trial database in ``data/`` into typed DataFrames.
 
 ``load_trials(data_dir=None) -> Trials``
-    Validate (:func:`analysis.evidence.validation.validate`), then load the four CSV files,
-    ``version.yml`` and the review protocol ``protocol.yml``. Raises
+    Validate (:func:`analysis.evidence.validation.validate`), then load the CSV files,
+    ``version.yml``, the review protocol ``protocol.yml`` and the participant-level datasets
+    of ``data/ipd/`` (whose arm-level rows are appended to ``outcomes``, see
+    :mod:`analysis.evidence.ipd`). Raises
     :class:`DataValidationError` (carrying *every* problem found) when the data are invalid.
 ``data_version(data_dir=None) -> str``
     First 12 hex digits of the SHA-256 of the data files' bytes (sorted by file name).
@@ -23,14 +25,22 @@ import pandas as pd
 from analysis.evidence.paths import data_version, find_data_dir
 from analysis.evidence.protocol import Protocol, load_protocol
 from analysis.evidence.schema import SCHEMAS, Col
-from analysis.evidence.validation import DataValidationError, _Table, _validate
+from analysis.evidence.validation import ORIGIN, DataValidationError, _Table, _validate
 
 __all__ = ["Trials", "data_version", "find_data_dir", "load_trials"]
 
 
 @dataclass(frozen=True)
 class Trials:
-    """The loaded database (typed pandas DataFrames; missing values are ``NA``/``NaN``)."""
+    """The loaded database (typed pandas DataFrames; missing values are ``NA``/``NaN``).
+
+    ``outcomes`` holds the rows of ``outcomes.csv`` and, after them, the rows generated from
+    the participant-level datasets; its ``origin`` column names the file each row comes from
+    (``outcomes.csv`` or ``ipd/<trial>/mapping.yml``) and ``line`` the line in that file.
+    ``searches``, ``screening`` and ``changes`` are the search and screening record and the
+    changelog (``searches.csv``, ``screening.csv``, ``changelog.csv``); ``ipd`` maps a study id
+    to its :class:`analysis.evidence.ipd.IpdDataset`.
+    """
 
     studies: pd.DataFrame
     outcomes: pd.DataFrame
@@ -39,6 +49,10 @@ class Trials:
     version: dict[str, Any] = field(default_factory=dict)
     data_dir: Path = field(default_factory=Path)
     protocol: Protocol | None = None
+    searches: pd.DataFrame = field(default_factory=pd.DataFrame)
+    screening: pd.DataFrame = field(default_factory=pd.DataFrame)
+    changes: pd.DataFrame = field(default_factory=pd.DataFrame)
+    ipd: dict[str, Any] = field(default_factory=dict)
 
     @property
     def data_version(self) -> str:
@@ -78,16 +92,27 @@ def load_trials(data_dir: str | os.PathLike[str] | None = None) -> Trials:
         If :func:`validate` finds any problem; ``exc.problems`` lists them all.
     """
     root = find_data_dir(data_dir)
-    problems, tables, version = _validate(root)
+    problems, tables, version, ipd = _validate(root)
     if problems:
         raise DataValidationError(problems)
     frames = {name: _frame(tables[name], SCHEMAS[name]) for name in SCHEMAS}
+    outcomes = frames["outcomes.csv"]
+    prefix = f"{root.name}/" if root.name else ""
+    outcomes["origin"] = pd.array(
+        [rec.get(ORIGIN, "outcomes.csv").removeprefix(prefix) for _, rec in
+         tables["outcomes.csv"].rows],
+        dtype="string",
+    )  # fmt: skip
     return Trials(
         studies=frames["studies.csv"],
-        outcomes=frames["outcomes.csv"],
+        outcomes=outcomes,
         risk_of_bias=frames["risk_of_bias.csv"],
         published=frames["published_results.csv"],
         version=version,
         data_dir=root,
         protocol=load_protocol(root),
+        searches=frames["searches.csv"],
+        screening=frames["screening.csv"],
+        changes=frames["changelog.csv"],
+        ipd=dict(ipd),
     )

@@ -6,9 +6,9 @@ import hashlib
 import os
 from pathlib import Path
 
-from analysis.evidence.schema import CSV_FILES, OTHER_FILES
+from analysis.evidence.schema import CSV_FILES, IPD_DIR, OTHER_FILES
 
-__all__ = ["data_version", "find_data_dir"]
+__all__ = ["data_files", "data_version", "find_data_dir"]
 
 
 def find_data_dir(data_dir: str | os.PathLike[str] | None = None) -> Path:
@@ -28,11 +28,23 @@ def find_data_dir(data_dir: str | os.PathLike[str] | None = None) -> Path:
     )
 
 
+def data_files(root: Path) -> list[str]:
+    """The files that make up the database, relative to ``root``: the CSV files, the other
+    files (``references.bib``, ``version.yml``) and every file under ``ipd/`` (participant-level
+    datasets and their mappings, whose rows are generated when the data are loaded)."""
+    names = list(CSV_FILES + OTHER_FILES)
+    ipd = root / IPD_DIR
+    if ipd.is_dir():
+        names += [p.relative_to(root).as_posix() for p in ipd.rglob("*") if p.is_file()]
+    return sorted(names)
+
+
 def data_version(data_dir: str | os.PathLike[str] | None = None) -> str:
-    """SHA-256 over the data files (sorted by name, name + bytes), first 12 hex digits."""
+    """SHA-256 over the data files (:func:`data_files`, sorted by name; name + bytes), first 12
+    hex digits."""
     root = find_data_dir(data_dir)
     h = hashlib.sha256()
-    for name in sorted(CSV_FILES + OTHER_FILES):
+    for name in data_files(root):
         path = root / name
         if path.is_file():
             h.update(name.encode())

@@ -15,9 +15,12 @@ from analysis.evidence.dates import FIRST_TRIAL_YEAR
 __all__ = [
     "ANALYSIS_POPULATIONS",
     "CSV_FILES",
-    "OTHER_FILES",
+    "DATE_PATTERN",
+    "DECISIONS",
     "INSTRUMENT_RANGES",
+    "IPD_DIR",
     "MODALITIES",
+    "OTHER_FILES",
     "SCHEMAS",
     "Col",
 ]
@@ -27,8 +30,15 @@ CSV_FILES: tuple[str, ...] = (
     "outcomes.csv",
     "risk_of_bias.csv",
     "published_results.csv",
+    "searches.csv",
+    "screening.csv",
+    "changelog.csv",
 )
 OTHER_FILES: tuple[str, ...] = ("references.bib", "version.yml", "protocol.yml")
+#: Folder of the participant-level datasets (one sub-folder per trial with ``mapping.yml``).
+IPD_DIR = "ipd"
+#: Pattern of a (possibly partial) date: ``YYYY-MM-DD`` or ``YYYY-MM`` (day not recorded).
+DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}(-[0-9]{2})?$"
 
 #: Possible score range (min, max) of each instrument code; ``None`` = no range check.
 INSTRUMENT_RANGES: dict[str, tuple[float, float] | None] = {
@@ -43,6 +53,9 @@ INSTRUMENT_RANGES: dict[str, tuple[float, float] | None] = {
     "MADRS": (0, 60),
     "QIDS-SR": (0, 27),
     "IDS-SR": (0, 84),
+    # Weinberger Adjustment Inventory, depression subscale: 7 items scored 1-5, higher = worse,
+    # self-report. Not an established depression-severity instrument (Heshmati2023).
+    "WAI-D": (7, 35),
     "unclear": None,
 }
 
@@ -72,7 +85,11 @@ DOUBT_TOKENS = (
     "trd_definition_not_seen",
     "waitlist_control",
     "instrument_unclear",
+    "nonstandard_instrument",
 )
+#: Delivery formats of studies.csv; ``self-help`` = a psychological therapy worked through by the
+#: participant alone (book, computer or smartphone programme), with at most brief support.
+FORMATS = ("individual", "group", "mixed", "self-help", "unknown")
 YES_NO = ("yes", "no")
 #: ``outcomes.csv`` ``analysis_population``: who the row's figures analysed.
 ANALYSIS_POPULATIONS = ("itt", "completers", "not reported")
@@ -91,7 +108,11 @@ class Col:
     """Column specification.
 
     kind: "str", "int", "float", "enum", "intlist" (``;``-separated ints),
-    "floatlist" (``;``-separated numbers) or "tokens" (``; ``-separated enum tokens).
+    "floatlist" (``;``-separated numbers), "tokens" (``; ``-separated enum tokens),
+    "date" (``YYYY-MM-DD``, or ``YYYY-MM`` when the day was not recorded) or "strlist"
+    (``;``-separated strings matching ``pattern``).
+    ``not_future``: a date column whose value may not lie after today
+    (:func:`analysis.evidence.dates.partial_date_problem`).
 
     text: for "str" columns without a ``pattern``, the kind of text (rules in
     :mod:`analysis.evidence.textrules`): "name" (a short one-line label shown in tables),
@@ -108,6 +129,7 @@ class Col:
     pattern: str | None = None
     description: str = ""
     text: str = "free"
+    not_future: bool = False
 
 
 def _c(kind: str = "str", **kw: Any) -> Col:
@@ -123,9 +145,7 @@ STUDIES: dict[str, Col] = {
     "country": _c(text="name"),
     "modality": _c("enum", required=True, allowed=MODALITIES),
     "modality_detail": _c(),
-    "format": _c(
-        "enum", required=True, allowed=("individual", "group", "mixed", "unknown", "self-help")
-    ),
+    "format": _c("enum", required=True, allowed=FORMATS),
     "sessions": _c("int", min=1, max=500),
     "sessions_note": _c(),
     "weeks": _c("float", min=0, max=520, min_exclusive=True),
@@ -257,9 +277,57 @@ PUBLISHED: dict[str, Col] = {
     "reproducibility_note": _c(),
 }
 
+_ID = r"^[A-Za-z][A-Za-z0-9]*[0-9]{4,}[a-z]?$"
+
+SEARCHES: dict[str, Col] = {
+    "search_id": _c(required=True, pattern=r"^S[0-9]{2}$"),
+    "source": _c(required=True, text="name"),
+    "method": _c("enum", required=True, allowed=("database", "register", "other")),
+    "date": _c("date", not_future=True),
+    "date_note": _c(),
+    "scope": _c(required=True),
+    "records_found": _c("int", min=0),
+    "records_note": _c(),
+    "new_inclusions": _c("strlist", pattern=_ID),
+    "reference": _c(pattern=r"^[a-z][a-z0-9_]*$"),
+    "note": _c(),
+}
+
+#: Screening decisions of screening.csv.
+DECISIONS = ("included", "excluded", "ongoing", "terminated", "awaiting classification")
+
+SCREENING: dict[str, Col] = {
+    "record_id": _c(required=True, pattern=_ID),
+    "study_id": _c(pattern=r"^[A-Z][A-Za-z]+[0-9]{4}[a-z]?$"),
+    "citation": _c(required=True),
+    "search_ids": _c("strlist", required=True, pattern=r"^S[0-9]{2}$"),
+    "stage": _c("enum", required=True, allowed=("records", "reports")),
+    "assessed_on": _c(required=True),
+    "decision": _c("enum", required=True, allowed=DECISIONS),
+    "reason": _c(required=True),
+    "source": _c(required=True),
+    "note": _c(),
+}
+
+CHANGELOG: dict[str, Col] = {
+    "version": _c(required=True, pattern=r"^[0-9]+\.[0-9]+\.[0-9]+$"),
+    "change": _c(
+        "enum",
+        required=True,
+        allowed=("trial added", "data added", "correction", "reclassification", "screening"),
+    ),
+    "record_id": _c(pattern=_ID),
+    "description": _c(required=True),
+    "outcome_ids": _c("strlist", pattern=r"^[A-Z][A-Za-z]+[0-9]{4}[a-z]?\.o[0-9]+$"),
+    "source": _c(required=True),
+}
+
 SCHEMAS: dict[str, dict[str, Col]] = {
     "studies.csv": STUDIES,
     "outcomes.csv": OUTCOMES,
     "risk_of_bias.csv": RISK_OF_BIAS,
     "published_results.csv": PUBLISHED,
+    "searches.csv": SEARCHES,
+    "screening.csv": SCREENING,
+    "changelog.csv": CHANGELOG,
 }

@@ -16,10 +16,12 @@ Instrument hierarchies (one instrument per study and comparison)
 -----------------------------------------------------------------
 ``"self_first"`` (as Cochrane 2018 did for self-reported symptoms): BDI-II, BDI-I, BDI
 (version not stated), PHQ-9, QIDS-SR, IDS-SR, then the clinician scales HAMD-17, HAMD-21,
-HAMD-24, HAMD (version not stated), MADRS, then ``unclear``.
+HAMD-24, HAMD (version not stated), MADRS, then scales that are not established
+depression-severity instruments (``WAI-D``, the Weinberger Adjustment Inventory depression
+subscale), then ``unclear``.
 ``"clinician_first"``: HAMD-17, HAMD-21, HAMD-24, HAMD, MADRS, then the self-report scales in
-the order above, then ``unclear``. Dropout rows have no instrument (empty) and are always
-eligible. A custom ordered list of instrument codes may be passed instead.
+the order above, then ``WAI-D``, then ``unclear``. Dropout rows have no instrument (empty)
+and are always eligible. A custom ordered list of instrument codes may be passed instead.
 """
 
 from __future__ import annotations
@@ -46,8 +48,10 @@ __all__ = [
 
 SELF_REPORT: tuple[str, ...] = ("BDI-II", "BDI-I", "BDI", "PHQ-9", "QIDS-SR", "IDS-SR")
 CLINICIAN: tuple[str, ...] = ("HAMD-17", "HAMD-21", "HAMD-24", "HAMD", "MADRS")
-SELF_FIRST: tuple[str, ...] = (*SELF_REPORT, *CLINICIAN, "unclear", "")
-CLINICIAN_FIRST: tuple[str, ...] = (*CLINICIAN, *SELF_REPORT, "unclear", "")
+#: Scales used as a last resort: not established depression-severity instruments.
+NONSTANDARD: tuple[str, ...] = ("WAI-D",)
+SELF_FIRST: tuple[str, ...] = (*SELF_REPORT, *CLINICIAN, *NONSTANDARD, "unclear", "")
+CLINICIAN_FIRST: tuple[str, ...] = (*CLINICIAN, *SELF_REPORT, *NONSTANDARD, "unclear", "")
 
 #: TRD definitions understood by :func:`trd_filter`.
 TRD_DEFINITIONS: dict[str, str] = {

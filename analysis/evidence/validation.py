@@ -19,22 +19,28 @@ control characters, http(s) URLs). Study years lie between
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
+import json
 import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from analysis.evidence import dates, yamlio
 from analysis.evidence.dates import FIRST_TRIAL_YEAR, parse_iso_date
 from analysis.evidence.paths import find_data_dir
 from analysis.evidence.problems import DataValidationError, Problem
-from analysis.evidence.schema import INSTRUMENT_RANGES, SCHEMAS, STUDIES, Col
+from analysis.evidence.schema import DATE_PATTERN, INSTRUMENT_RANGES, SCHEMAS, STUDIES, Col
 from analysis.evidence.textrules import text_problem
 
-__all__ = ["DataValidationError", "Problem", "validate"]
+__all__ = ["DataValidationError", "Problem", "release_problems", "validate"]
+
+#: Key under which a record generated from another file (a participant-level dataset) carries
+#: that file's label; problems about the record name that file and its line.
+ORIGIN = "__origin__"
 
 _NONFINITE = re.compile(r"^[+-]?(nan|inf|infinity)$", re.IGNORECASE)
 _INT = re.compile(r"^[+-]?[0-9]+$")
@@ -49,6 +55,11 @@ def _label(root: Path, name: str) -> str:
 class _Table:
     header: list[str]
     rows: list[tuple[int, dict[str, str]]]  # (line number, record)
+
+
+def _where(label: str, rec: dict[str, str]) -> str:
+    """The file a record comes from: ``label``, or the file that generated it."""
+    return rec.get(ORIGIN, label)
 
 
 def _read_csv(path: Path, label: str, problems: list[Problem]) -> _Table | None:
@@ -137,6 +148,17 @@ def _check_value(col: Col, value: str) -> str | None:
         if value not in col.allowed:
             return "must be one of: " + ", ".join(col.allowed)
         return None
+    if col.kind == "date":
+        if not re.match(DATE_PATTERN, value) or dates.parse_partial_date(value) is None:
+            return "must be a date YYYY-MM-DD (or YYYY-MM when the day was not recorded)"
+        return None
+    if col.kind == "strlist":
+        items = [x.strip() for x in value.split(";")]
+        if any(not x for x in items) or (
+            col.pattern and not all(re.match(col.pattern, x) for x in items)
+        ):
+            return f"';'-separated values must each match pattern {col.pattern}"
+        return None
     if col.kind == "tokens":
         bad = [t for t in (x.strip() for x in value.split(";")) if t not in col.allowed]
         if bad:
@@ -190,6 +212,20 @@ def _year_rule(max_year: int) -> str:
     )
 
 
+def _check_future(
+    table: _Table, schema: dict[str, Col], label: str, today: dt.date, problems: list[Problem]
+) -> None:
+    """Dates after ``today`` are rejected in every date column marked ``not_future``."""
+    for line, rec in table.rows:
+        for name, col in schema.items():
+            value = rec.get(name, "")
+            if not col.not_future or not value:
+                continue
+            rule = dates.partial_date_problem(value, today) if col.kind == "date" else None
+            if rule:
+                problems.append(Problem(_where(label, rec), line, name, value, rule))
+
+
 def _check_columns(
     table: _Table, schema: dict[str, Col], label: str, problems: list[Problem]
 ) -> bool:
@@ -221,14 +257,16 @@ def _check_cells(
             value = rec.get(name, "")
             if value == "":
                 if col.required:
-                    problems.append(Problem(label, line, name, "", "value is required (non-empty)"))
+                    problems.append(
+                        Problem(_where(label, rec), line, name, "", "value is required (non-empty)")
+                    )
                 continue
             broken = _check_value(col, value)
             if broken:
                 broken = _RULE_NAMES.get(name, {}).get(broken, broken)
                 if name == "year" and broken == f"must be >= {FIRST_TRIAL_YEAR}":
                     broken = _year_rule(max_year)
-                problems.append(Problem(label, line, name, value, broken))
+                problems.append(Problem(_where(label, rec), line, name, value, broken))
 
 
 def _num(value: str) -> float | None:
@@ -241,21 +279,22 @@ def _num(value: str) -> float | None:
 def _unique(
     table: _Table, cols: tuple[str, ...], label: str, problems: list[Problem], rule: str
 ) -> None:
-    first: dict[tuple[str, ...], int] = {}
+    first: dict[tuple[str, ...], str] = {}
     for line, rec in table.rows:
         key = tuple(rec.get(c, "") for c in cols)
+        where = _where(label, rec)
         if key in first:
             problems.append(
                 Problem(
-                    label,
+                    where,
                     line,
                     cols[0],
                     rec.get(cols[0], ""),
-                    f"{rule} (first at row {first[key]})",
+                    f"{rule} (first at {first[key]})",
                 )
             )
         else:
-            first[key] = line
+            first[key] = f"row {line}" if where == label else f"{where} row {line}"
 
 
 # --------------------------------------------------------------------------- checks
@@ -366,7 +405,7 @@ def _check_outcomes(t: _Table, label: str, study_ids: set[str] | None, p: list[P
     for line, r in t.rows:
 
         def bad(col: str, rule: str, r: dict[str, str] = r, line: int = line) -> None:
-            p.append(Problem(label, line, col, r.get(col, ""), rule))
+            p.append(Problem(_where(label, r), line, col, r.get(col, ""), rule))
 
         sid = r["study_id"]
         if study_ids is not None and sid and sid not in study_ids:
@@ -495,7 +534,7 @@ def _check_primary_sets(t: _Table, label: str, p: list[Problem]) -> None:
             ln, r = comps[0]
             p.append(
                 Problem(
-                    label,
+                    _where(label, r),
                     ln,
                     "use",
                     "primary",
@@ -512,7 +551,7 @@ def _check_primary_sets(t: _Table, label: str, p: list[Problem]) -> None:
             if kinds != ["control", "intervention"]:
                 p.append(
                     Problem(
-                        label,
+                        _where(label, lst[0][1]),
                         lst[0][0],
                         "arm",
                         lst[0][1]["arm"],
@@ -525,7 +564,7 @@ def _check_primary_sets(t: _Table, label: str, p: list[Problem]) -> None:
             if r["measure"] in seen:
                 p.append(
                     Problem(
-                        label,
+                        _where(label, r),
                         ln,
                         "use",
                         "primary",
@@ -708,33 +747,213 @@ def _read_bib(path: Path, label: str, p: list[Problem]) -> set[str] | None:
     return {e[2] for e in entries} | set(data.entries.keys())
 
 
-def _read_version(path: Path, label: str, p: list[Problem]) -> dict[str, Any]:
+def _read_version(path: Path, label: str, today: dt.date, p: list[Problem]) -> dict[str, Any]:
     """Read ``version.yml`` with the shared YAML parser (:func:`analysis.evidence.yamlio.
     read_version`, also used by the build) and check its text for markup."""
     if not path.is_file():
         p.append(Problem(label, None, None, None, "file is missing"))
         return {}
-    out, problems = yamlio.read_version(path)
+    out, problems = yamlio.read_version(path, today)
     p.extend(Problem(label, q.line, q.key, q.value, q.rule) for q in problems)
     return out
 
 
-def _max_year(version: dict[str, Any]) -> int:
+def _max_year(version: dict[str, Any], today: dt.date) -> int:
     """Latest plausible study year: the year of ``extraction_date`` (a trial cannot have been
     extracted before it was published), never later than the current year."""
-    now = dates.today().year
+    now = today.year
     extracted = parse_iso_date(version.get("extraction_date"))
     return min(now, extracted.year) if extracted else now
 
 
-def _validate(root: Path) -> tuple[list[Problem], dict[str, _Table], dict[str, Any]]:
+# --------------------------------------------------------------------------- search record
+def _ids(value: str) -> list[str]:
+    return [x.strip() for x in value.split(";") if x.strip()]
+
+
+def _check_searches(
+    t: _Table, label: str, study_ids: set[str] | None, bib_keys: set[str] | None,
+    p: list[Problem],
+) -> None:
+    _unique(t, ("search_id",), label, p, "search_id must be unique")
+    for line, r in t.rows:
+        if not r["date"] and not r["date_note"]:
+            p.append(Problem(label, line, "date_note", "",
+                             "a search without a date must say why in date_note"))
+        if not r["records_found"] and not r["records_note"]:
+            p.append(Problem(label, line, "records_note", "",
+                             "when records_found is not known, records_note must say so"))
+        if study_ids is not None:
+            for sid in _ids(r["new_inclusions"]):
+                if sid not in study_ids:
+                    p.append(Problem(label, line, "new_inclusions", sid,
+                                     "new_inclusions must be study_ids of studies.csv"))
+        if bib_keys is not None and r["reference"] and r["reference"] not in bib_keys:
+            p.append(Problem(label, line, "reference", r["reference"],
+                             "reference must be a key in references.bib"))
+
+
+#: Decisions that keep a trial in studies.csv (every trial there has exactly one of them).
+IN_DATABASE = ("included", "awaiting classification")
+
+
+def _check_screening(
+    t: _Table, label: str, studies: _Table | None, search_ids: set[str] | None,
+    studies_label: str, p: list[Problem],
+) -> None:
+    _unique(t, ("record_id",), label, p, "record_id must be unique")
+    study_ids = {r["study_id"] for _, r in studies.rows} if studies else None
+    decided: dict[str, int] = {}
+    for line, r in t.rows:
+        sid, decision = r["study_id"], r["decision"]
+        if decision == "included" and not sid:
+            p.append(Problem(label, line, "study_id", "",
+                             "included records need the study_id of their studies.csv row"))
+        if sid and study_ids is not None:
+            if sid not in study_ids:
+                p.append(Problem(label, line, "study_id", sid,
+                                 "study_id must exist in studies.csv"))
+            elif decision not in IN_DATABASE:
+                p.append(Problem(label, line, "decision", decision,
+                                 f"a trial of studies.csv must be {' or '.join(IN_DATABASE)} "
+                                 "(excluded, ongoing and terminated studies are not in "
+                                 "studies.csv)"))
+            elif sid in decided:
+                p.append(Problem(label, line, "study_id", sid,
+                                 f"a trial has one screening decision (first at row "
+                                 f"{decided[sid]})"))
+            else:
+                decided[sid] = line
+        if search_ids is not None:
+            for s in _ids(r["search_ids"]):
+                if s not in search_ids:
+                    p.append(Problem(label, line, "search_ids", s,
+                                     "search_ids must be search_ids of searches.csv"))
+    if studies is not None:
+        for line, r in studies.rows:
+            if r["study_id"] not in decided:
+                p.append(Problem(studies_label, line, "study_id", r["study_id"],
+                                 "every trial needs a screening decision: add a row to "
+                                 "screening.csv (decision 'included' or 'awaiting "
+                                 "classification')"))
+
+
+def _semver(value: str) -> tuple[int, ...] | None:
+    m = re.match(r"^(\d+)\.(\d+)\.(\d+)$", value.strip())
+    return tuple(int(x) for x in m.groups()) if m else None
+
+
+def _check_changelog(
+    t: _Table, label: str, record_ids: set[str] | None, outcome_ids: set[str] | None,
+    version: str, p: list[Problem],
+) -> None:
+    current = _semver(version) if version else None
+    for line, r in t.rows:
+        v = _semver(r["version"])
+        if v and current and v > current:
+            p.append(Problem(label, line, "version", r["version"],
+                             f"a change cannot belong to a version after the data's version "
+                             f"({version}, version.yml)"))
+        if record_ids is not None and r["record_id"] and r["record_id"] not in record_ids:
+            p.append(Problem(label, line, "record_id", r["record_id"],
+                             "record_id must be a record_id of screening.csv"))
+        if outcome_ids is not None:
+            for oid in _ids(r["outcome_ids"]):
+                if oid not in outcome_ids:
+                    p.append(Problem(label, line, "outcome_ids", oid,
+                                     "outcome_ids must exist in outcomes.csv or be generated "
+                                     "from a participant-level dataset"))
+
+
+def _check_last_search(
+    version: dict[str, Any], searches: _Table, vlabel: str, p: list[Problem]
+) -> None:
+    """``last_search`` in version.yml is the latest date of searches.csv."""
+    found = [r["date"] for _, r in searches.rows if dates.parse_partial_date(r["date"] or "")]
+    last = str(version.get("last_search", ""))
+    if not found or dates.parse_partial_date(last) is None:
+        return
+    latest = max(found, key=dates.partial_date_key)
+    if last != latest:
+        p.append(Problem(vlabel, None, "last_search", last,
+                         f"last_search must be the latest search date of searches.csv "
+                         f"({latest})"))
+
+
+# --------------------------------------------------------------------------- participant data
+def _add_ipd_rows(root: Path, outcomes: _Table, study_ids: set[str] | None,
+                  problems: list[Problem]) -> dict[str, Any]:
+    """Append the rows generated from ``data/ipd`` to ``outcomes`` (records carry their
+    mapping file as origin); return the datasets by study id."""
+    from analysis.evidence.ipd import load_ipd
+
+    found = load_ipd(root, sorted(study_ids) if study_ids is not None else None)
+    for q in found.problems:
+        problems.append(Problem(q.file, q.line, q.key, q.value, q.rule))
+    for where, line, rec in found.rows:
+        unknown = [k for k in rec if k not in outcomes.header]
+        if unknown:
+            problems.append(Problem(where, line, unknown[0], rec[unknown[0]],
+                                    "the mapping gives a column that outcomes.csv does not "
+                                    "have"))
+        full = {h: rec.get(h, "") for h in outcomes.header}
+        full[ORIGIN] = where
+        outcomes.rows.append((line, full))
+    return found.datasets
+
+
+# --------------------------------------------------------------------------- releases
+def release_problems(root: Path, version: str, data_hash: str) -> list[Problem]:
+    """Problems that stop recording ``version`` as a release: a version older than a recorded
+    release, or a recorded release of the same version made from different data (a release
+    is never overwritten: bump ``version``)."""
+    out: list[Problem] = []
+    label = _label(root, "version.yml")
+    want = _semver(version)
+    if want is None:
+        return [Problem(label, None, "version", version, "must be semantic (X.Y.Z)")]
+    folder = root / "history"
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        have = _semver(path.stem)
+        if have is None:
+            continue
+        if have > want:
+            out.append(Problem(label, None, "version", version,
+                               f"version is older than the recorded release {path.stem}: bump "
+                               "'version'"))
+        elif have == want:
+            try:
+                recorded = json.loads(path.read_text(encoding="utf-8")).get("data_version")
+            except (OSError, ValueError):
+                recorded = None
+            if recorded != data_hash:
+                out.append(Problem(label, None, "version", version,
+                                   f"release {version} is already recorded "
+                                   f"(history/{path.name}) from different data (data version "
+                                   f"{recorded}, now {data_hash}); a release is never "
+                                   "overwritten: bump 'version' (patch = corrections, minor = "
+                                   "new rows/trials)"))
+    return out
+
+
+# --------------------------------------------------------------------------- all checks
+class _Result(NamedTuple):
+    problems: list[Problem]
+    tables: dict[str, _Table]
+    version: dict[str, Any]
+    ipd: dict[str, Any]
+
+
+def _validate(root: Path, today: dt.date | None = None) -> _Result:
     from analysis.evidence.protocol import PROTOCOL_FILE, protocol_problems
 
+    today = today or dates.today()
     problems: list[Problem] = []
     problems += protocol_problems(root / PROTOCOL_FILE, _label(root, PROTOCOL_FILE))[0]
     bib_keys = _read_bib(root / "references.bib", _label(root, "references.bib"), problems)
-    version = _read_version(root / "version.yml", _label(root, "version.yml"), problems)
-    max_year = _max_year(version)
+    vlabel = _label(root, "version.yml")
+    version = _read_version(root / "version.yml", vlabel, today, problems)
+    max_year = _max_year(version, today)
     tables: dict[str, _Table] = {}
     for name, schema in SCHEMAS.items():
         label = _label(root, name)
@@ -743,29 +962,54 @@ def _validate(root: Path) -> tuple[list[Problem], dict[str, _Table], dict[str, A
             continue
         if not _check_columns(t, schema, label, problems):
             continue  # cells cannot be checked reliably without the columns
-        _check_cells(t, schema, label, problems, max_year)
         tables[name] = t
     st = tables.get("studies.csv")
     study_ids = {r["study_id"] for _, r in st.rows} if st else None
+    ipd: dict[str, Any] = {}
+    if "outcomes.csv" in tables:
+        ipd = _add_ipd_rows(root, tables["outcomes.csv"], study_ids, problems)
+    for name, t in tables.items():
+        label = _label(root, name)
+        _check_cells(t, SCHEMAS[name], label, problems, max_year)
+        _check_future(t, SCHEMAS[name], label, today, problems)
+    searches, screening = tables.get("searches.csv"), tables.get("screening.csv")
+    search_ids = {r["search_id"] for _, r in searches.rows} if searches else None
+    record_ids = {r["record_id"] for _, r in screening.rows} if screening else None
+    outs = tables.get("outcomes.csv")
+    outcome_ids = {r["outcome_id"] for _, r in outs.rows} if outs else None
     checks: dict[str, Callable[[_Table, str], None]] = {
         "studies.csv": lambda t, lab: _check_studies(t, lab, bib_keys, max_year, problems),
         "outcomes.csv": lambda t, lab: _check_outcomes(t, lab, study_ids, problems),
         "risk_of_bias.csv": lambda t, lab: _check_rob(t, lab, study_ids, problems),
         "published_results.csv": lambda t, lab: _check_published(t, lab, bib_keys, problems),
+        "searches.csv": lambda t, lab: _check_searches(t, lab, study_ids, bib_keys, problems),
+        "screening.csv": lambda t, lab: _check_screening(
+            t, lab, st, search_ids, _label(root, "studies.csv"), problems
+        ),
+        "changelog.csv": lambda t, lab: _check_changelog(
+            t, lab, record_ids, outcome_ids, str(version.get("version", "")), problems
+        ),
     }
     for name, t in tables.items():
         checks[name](t, _label(root, name))
     if st and "outcomes.csv" in tables:
         _check_status(st, tables["outcomes.csv"], _label(root, "studies.csv"), problems)
-    return problems, tables, version
+    if searches:
+        _check_last_search(version, searches, vlabel, problems)
+    return _Result(problems, tables, version, ipd)
 
 
-def validate(data_dir: str | os.PathLike[str] | None = None) -> list[Problem]:
-    """Check every file and return all problems found (an empty list means valid)."""
+def validate(
+    data_dir: str | os.PathLike[str] | None = None, *, today: dt.date | None = None
+) -> list[Problem]:
+    """Check every file and return all problems found (an empty list means valid).
+
+    ``today`` (default: the current date) is the date after which no date may lie.
+    """
     try:
         root = find_data_dir(data_dir)
     except FileNotFoundError as exc:
         return [Problem("data", None, None, None, str(exc))]
     if not root.is_dir():
         return [Problem(str(root), None, None, None, "data folder is missing")]
-    return _validate(root)[0]
+    return _validate(root, today).problems

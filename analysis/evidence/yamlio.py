@@ -28,7 +28,7 @@ from typing import Any
 import yaml
 from yaml.constructor import ConstructorError
 
-from analysis.evidence.dates import future_problem, parse_iso_date
+from analysis.evidence.dates import parse_iso_date, parse_partial_date, partial_date_problem
 from analysis.evidence.textrules import text_problem
 
 __all__ = [
@@ -208,24 +208,33 @@ def read_version(
             out["version"] = version
         else:
             bad("version", version, "must be semantic (X.Y.Z)")
+    # extraction_date is a day; last_search may be a month (YYYY-MM) when the searches' days
+    # were not recorded (data/searches.csv), compared by its first day.
     dates: dict[str, dt.date] = {}
     for key in ("last_search", "extraction_date"):
         if key not in data:
             continue
-        day = parse_iso_date(data[key])
+        value = data[key]
+        if key == "last_search" and isinstance(value, str) and parse_partial_date(value):
+            year, month, day_of = parse_partial_date(value)  # type: ignore[misc]
+            day, shown = dt.date(year, month, day_of or 1), value
+        else:
+            day = parse_iso_date(value)
+            shown = day.isoformat() if day else ""
         if day is None:
-            bad(key, data[key], "must be a date YYYY-MM-DD")
+            bad(key, value, "must be a date YYYY-MM-DD" + (" (or YYYY-MM)" if key ==
+                "last_search" else ""))  # fmt: skip
             continue
-        future = future_problem(day, today)
+        future = partial_date_problem(shown, today)
         if future:
-            bad(key, day, future)
+            bad(key, shown, future)
             continue
         dates[key] = day
-        out[key] = day.isoformat()
+        out[key] = shown
     if len(dates) == 2 and dates["extraction_date"] < dates["last_search"]:
         bad(
             "extraction_date", dates["extraction_date"],
-            f"extraction_date must not be before last_search ({dates['last_search'].isoformat()})",
+            f"extraction_date must not be before last_search ({out['last_search']})",
         )  # fmt: skip
         del out["extraction_date"]
     if "description" in data:

@@ -1,4 +1,5 @@
-"""PRISMA 2020 flow diagram for a new review (databases and registers)."""
+"""PRISMA 2020 flow diagram for a new review (databases and registers; optionally named sources,
+e.g. other methods, and further study categories such as ongoing studies)."""
 
 from __future__ import annotations
 
@@ -32,6 +33,8 @@ def prisma_flow(
     exclusion_reasons: Mapping[str, int | str] | None = None,
     title: str | None = None,
     fontsize: float = 8.5,
+    sources: Mapping[str, int | str] | None = None,
+    other_studies: Mapping[str, int | str] | None = None,
 ) -> Figure:
     """PRISMA 2020 flow diagram (new review; databases and registers).
 
@@ -66,6 +69,13 @@ def prisma_flow(
         Figure title.
     fontsize : float
         Font size in points.
+    sources : mapping of str to int or str, optional
+        When given, the identification box lists these sources with their counts (e.g.
+        ``{"Databases: Metapsy": 19, "Other methods: reviews' study lists": 23}``) instead of
+        the ``records_databases`` and ``records_registers`` lines.
+    other_studies : mapping of str to int or str, optional
+        Further categories listed under the included studies in the last box (e.g.
+        ``{"Ongoing or terminated studies": 1, "Studies awaiting classification": 2}``).
 
     Returns
     -------
@@ -76,12 +86,16 @@ def prisma_flow(
     n = lambda key: _n(counts, key)  # noqa: E731
     reasons = [f"  {r} (n = {v})" for r, v in (exclusion_reasons or {}).items()]
     nbsp = "\N{NO-BREAK SPACE}"
-    boxes = {
-        "identified": [
-            "Records identified from:",
+    if sources is not None:
+        identified = [f"  {label} (n = {_n(sources, label)})" for label in sources]
+    else:
+        identified = [
             f"  Databases (n = {n('records_databases')})",
             f"  Registers (n = {n('records_registers')})",
-        ],
+        ]
+    others = [f"{label} (n = {_n(other_studies, label)})" for label in (other_studies or {})]
+    boxes = {
+        "identified": ["Records identified from:", *identified],
         "removed": [
             "Records removed before screening:",
             f"  Duplicate records removed (n = {n('duplicates_removed')})",
@@ -97,6 +111,7 @@ def prisma_flow(
         "included": [
             f"Studies included in review (n = {n('studies_included')})",
             f"Reports of included studies (n = {n('reports_included')})",
+            *others,
         ],
     }
     fs = fontsize
@@ -221,10 +236,13 @@ def prisma_flow(
             fontsize=fs,
             fontweight="bold",
         )
+    if sources is not None:
+        found = "; ".join(f"{label}: {_n(sources, label)}" for label in sources)
+    else:
+        found = f"databases: {n('records_databases')}; registers: {n('records_registers')}"
     txt = (
         "PRISMA 2020 flow diagram. "
-        f"Records identified from databases: {n('records_databases')}; registers: "
-        f"{n('records_registers')}. Duplicates removed: {n('duplicates_removed')}. "
+        f"Records identified from {found}. Duplicates removed: {n('duplicates_removed')}. "
         f"Records screened: {n('records_screened')}; excluded: {n('records_excluded')}. "
         f"Reports sought: {n('reports_sought')}; not retrieved: {n('reports_not_retrieved')}. "
         f"Reports assessed for eligibility: {n('reports_assessed')}; excluded: "
@@ -233,5 +251,7 @@ def prisma_flow(
     )
     if reasons:
         txt += " Reasons for exclusion: " + "; ".join(r.strip() for r in reasons) + "."
+    if others:
+        txt += " Also: " + "; ".join(others) + "."
     k = counts.get("studies_included")
     return _attach(fig, txt, kind="prisma", k=k, boxes=texts)

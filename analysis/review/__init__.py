@@ -4,7 +4,10 @@ analyses     one call from the database to a pooled analysis (``meta_analysis``)
 families     the psychotherapy families (one mapping, per comparison)
 grade        rule-based GRADE certainty
 reproduce    reproducing the seed reviews' pooled results
-history      released estimates and what changed between releases
+history      released estimates and what changed between releases (in words, too)
+screening    the search and screening record: PRISMA counts, excluded/ongoing tables, searched-to
+characteristics  characteristics of included studies (Cochrane style)
+within_trial subgroups of one trial from its participant-level data (not randomised comparisons)
 records      machine-readable records of pooled results
 text         reader-facing formatting (numbers, p values, plurals, lists)
 

@@ -24,6 +24,9 @@ Families of ids
 ``symptoms.smd.<dimension>.<group>``     subgroups of the main analysis (:func:`subgroup_id`)
 ``sof.<outcome>.<measure>``              summary-of-findings rows
 ``reproduction.<published id>``          recomputed seed-review results (:func:`reproduction_id`)
+``symptoms.smd.withintrial.<trial>.<subgroup>``  a subgroup of ONE trial computed from its
+                                         participant-level dataset: not a randomised comparison,
+                                         never pooled (:mod:`analysis.review.within_trial`)
 """
 
 from __future__ import annotations
@@ -205,6 +208,12 @@ COMPUTED: Mapping[str, str] = MappingProxyType({
     "symptoms.smd.sensitivity.low_rob": "Trials without a high-risk judgement",
     # analysis.review.small_study.small_study_effects
     "symptoms.smd.trimfill": "Trim-and-fill adjusted estimate",
+    # analysis.review.within_trial.subgroup_estimate (participant-level data)
+    "symptoms.smd.withintrial.Heshmati2023.min2": (
+        "Heshmati 2023, participants who had failed at least two antidepressant trials "
+        "(WAI depression subscale, end of treatment): a subgroup of one randomised trial, "
+        "not a randomised comparison"
+    ),
 })  # fmt: skip
 
 

@@ -85,13 +85,21 @@ def headline_texts(trials: Any, primary: MetaAnalysis, secondary: MetaAnalysis) 
 def within_trial_subgroups(trials: Any) -> pd.DataFrame:
     """Results of randomised trials restricted to their participants who failed at least the
     strict number of antidepressants (a subgroup of a trial, not a randomised comparison in
-    itself): columns ``study_id``, ``text``.
+    itself): columns ``study_id``, ``result_id``, ``text``.
 
-    No such subgroup is in the database yet, so this returns an empty table; the landing page
-    then says so. (The Heshmati 2023 participant-level data, being added to ``data/``, give one;
-    the function that computes it from those data is to feed this table.)
+    They come from participant-level datasets (:mod:`analysis.review.within_trial`): the
+    catalogued subgroup that corresponds to the protocol's strict definition (``min<N>``,
+    N = ``strict_min_failed_antidepressants``), for each trial whose dataset is loaded. Empty
+    when there is none; the landing page then says so.
     """
-    return pd.DataFrame(columns=["study_id", "text"])
+    from analysis.review.within_trial import DEFINITION_SUBGROUPS, SUBGROUPS, subgroup_text
+
+    rows = []
+    rid = DEFINITION_SUBGROUPS.get(f"min{protocol_of(trials).strict_min_failed}")
+    if rid is not None and SUBGROUPS[rid][0] in (getattr(trials, "ipd", None) or {}):
+        rows.append({"study_id": SUBGROUPS[rid][0], "result_id": rid,
+                     "text": subgroup_text(trials, rid)})  # fmt: skip
+    return pd.DataFrame(rows, columns=["study_id", "result_id", "text"])
 
 
 def strict_question(trials: Any) -> dict[str, str]:
@@ -131,21 +139,26 @@ def strict_question(trials: Any) -> dict[str, str]:
         data = f"their pooled result in the primary comparison is {describe(rec)['full']}"
     sub = within_trial_subgroups(trials)
     if len(sub):
-        subgroups = "; ".join(f"{study_label(a)}: {b}" for a, b in
-                              zip(sub["study_id"], sub["text"], strict=True))  # fmt: skip
+        subgroups = "; ".join(sub["text"])
+        looked = f"Participant-level data allow a closer look: {subgroups}."
     else:
         subgroups = ("no trial reports its results separately for the participants who had "
                      f"failed {need} or more antidepressants")  # fmt: skip
+        looked = f"Among the other trials, {subgroups}."
     n = len(qualify)
     listed = "; ".join(described) if described else "none"
+    if ma.result is None:
+        verdict = ("therefore not known from randomised evidence yet: the results above come "
+                   "mostly from people who had failed one"
+                   + ("; a subgroup of one trial is small and not randomised" if len(sub) else "")
+                   + ".")  # fmt: skip
+    else:
+        verdict = "limited to the data just described."
     answer = (
         f"Of the {count_text(len(s), 'trial')} in the database, {n} required at least {need} "
-        f"failed antidepressants ({listed}); {data}. Among the other trials, "
-        f"{subgroups}. The answer for people who have failed {need} or more antidepressants is "
-        + ("therefore not known from randomised evidence yet: the results above come "
-           "mostly from people who had failed one." if ma.result is None and not len(sub) else
-           "limited to the data just described.")
-    )  # fmt: skip
+        f"failed antidepressants ({listed}); {data}. {looked} The answer for people who have "
+        f"failed {need} or more antidepressants is {verdict}"
+    )
     return {"n": str(n), "min": str(need), "trials": listed, "data": data,
             "subgroups": subgroups, "answer": answer}  # fmt: skip
 

@@ -14,7 +14,13 @@ import pandas as pd
 from analysis.review.analyses import MetaAnalysis
 from analysis.review.text import ci_text, short_reason, study_label
 
-__all__ = ["analysis_table", "awaiting_table", "not_complete_table", "trial_table"]
+__all__ = [
+    "analysis_table",
+    "arm_level_table",
+    "awaiting_table",
+    "not_complete_table",
+    "trial_table",
+]
 
 
 def _trial_name(study_id: str, name: Any) -> str:
@@ -101,3 +107,33 @@ def awaiting_table(awaiting: pd.DataFrame) -> pd.DataFrame:
         "Data status": awaiting.get("data_status", pd.Series([""] * len(awaiting))).to_numpy(),
         "Reason": awaiting["reason"].to_numpy(),
     }).reset_index(drop=True)  # fmt: skip
+
+
+def arm_level_table(outcomes: pd.DataFrame, study_id: str) -> pd.DataFrame:
+    """A trial's arm-level rows side by side: outcome, instrument, time, each arm's mean (SD, n)
+    or events/total, the direction of the scale and any conflict flagged in the data."""
+    o = outcomes.loc[(outcomes["study_id"] == study_id)
+                     & outcomes["arm"].isin(["intervention", "control"])]  # fmt: skip
+    rows = []
+    keys = ["outcome", "instrument", "timepoint", "time_label"]
+    for _, g in o.groupby(keys, sort=False, dropna=False):
+        first = g.iloc[0]
+        cells = {}
+        for _, r in g.iterrows():
+            if pd.notna(r["mean"]):
+                val = f"{r['mean']:g} (SD {r['sd']:g}, n = {int(r['n'])})"
+            else:
+                val = f"{int(r['events'])} of {int(r['total'])}" if pd.notna(r["events"]) else "—"
+            label = r["arm_label"] if isinstance(r["arm_label"], str) else r["arm"]
+            cells[label] = val
+        flag = first["conflict_flag"] if isinstance(first["conflict_flag"], str) else ""
+        rows.append({
+            "Outcome": str(first["outcome"]).replace("_", " "),
+            "Instrument": first["instrument"] if isinstance(first["instrument"], str) else "—",
+            "Time": first["time_label"] if isinstance(first["time_label"], str) else "",
+            **cells,
+            "Scale": "lower is better" if first["direction"] == "lower_better"
+            else "higher is better",
+            "Conflict flagged in the data": flag.split(" - ")[0] or "none",
+        })  # fmt: skip
+    return pd.DataFrame(rows).fillna("—")
