@@ -187,7 +187,7 @@ def test_first_cell_installs_the_package_when_missing(path: Path) -> None:
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=NAMES)
 def test_page_offers_the_package_for_download(path: Path) -> None:
     name = package.wheel_name(ROOT)
-    assert f"{{download}}`{name} </_extra/{package.SITE_FOLDER}/{name}>`" in path.read_text()
+    assert f" </_extra/{package.SITE_FOLDER}/{name}>`" in path.read_text()
 
 
 def test_every_notebook_has_the_same_first_cell() -> None:
