@@ -104,7 +104,7 @@ def test_one_value_change_reaches_results_and_page(repo: Path) -> None:
     assert after["data_version"] != before["data_version"]
     text_after = bottom_line(repo)
     assert text_after != text_before
-    from analysis.book.report import fmt_number
+    from analysis.review.text import fmt_number
 
     assert fmt_number(after["estimate"]) in text_after
     # Only notebooks that read data were executed.

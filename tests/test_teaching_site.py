@@ -205,6 +205,11 @@ def test_downloaded_notebook_runs_in_a_fresh_virtualenv(
     assert "papermill" not in raw["metadata"]
     assert not any("_trd_tracking" in "".join(c["source"]) for c in raw["cells"])
     assert any("parameters" in c["metadata"].get("tags", []) for c in raw["cells"])
+    # It is the executed notebook (not the output-free pair): figures and tables are inline.
+    offered = [set(o.get("data", {})) for c in raw["cells"] for o in c.get("outputs", [])]
+    assert any("text/html" in kinds for kinds in offered)
+    if name in ("first-meta-analysis", "few-trials"):
+        assert any("image/png" in kinds for kinds in offered)
 
     # A fresh virtualenv with ipykernel only, and its kernel registered inside it.
     venv = tmp_path / "venv"
