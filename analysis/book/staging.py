@@ -17,6 +17,7 @@ from pathlib import Path
 
 import yaml
 
+from analysis.book import package
 from analysis.book.cache import CACHE_DIR
 from analysis.book.execution import Execution
 from analysis.book.html import escape
@@ -76,10 +77,11 @@ def stage(
     executed_pages = {r.notebook.page for r in runs if r.executed}
     notebook_sources = {(root / r.notebook.source).resolve() for r in runs}
 
-    # Pages: executed notebooks replace their sources; other files are copied.
+    # Pages: executed notebooks replace their sources (without the build's tracking cell: the
+    # site offers them for download, see analysis.book.package); other files are copied.
     for run in runs:
         path = root / CACHE_DIR / run.notebook.slug / "executed.ipynb"
-        put(f"{run.notebook.page}.ipynb", path.read_bytes())
+        put(f"{run.notebook.page}.ipynb", package.clean_notebook(path.read_bytes()))
     for folder in ["chapters", *STAGED_EXTRAS]:
         base = root / folder
         if not base.exists():
@@ -87,9 +89,11 @@ def stage(
         for path in base.rglob("*"):
             if not path.is_file() or "__pycache__" in path.parts:
                 continue
+            # A template's .yml and the .ipynb paired with a .md notebook (for Binder and Colab)
+            # are not pages: the executed notebook is.
             if (
                 path.resolve() in notebook_sources
-                or path.name.endswith(".yml")
+                or path.suffix in (".yml", ".ipynb")
                 and path.with_suffix(".md").resolve() in notebook_sources
             ):
                 continue
@@ -113,6 +117,9 @@ def stage(
             put(Path("_extra/data") / path.name, path.read_bytes())
     put("_extra/results.json", results_json(records, meta))
     put("_extra/results.csv", results_csv(records))
+    # The package with a snapshot of data/, for the teaching notebooks (analysis.book.package).
+    for rel, content in package.site_files(root, log).items():
+        put(rel, content)
 
     # Remove what is no longer part of the book (e.g. a deleted page).
     for path in sorted(src.rglob("*"), reverse=True):
