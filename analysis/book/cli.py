@@ -61,6 +61,8 @@ def _cmd_release(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     print(f"recorded release {path.stem} in {path}")
+    print("now set version and date-released in CITATION.cff to this release "
+          "(tests/test_citation.py checks them)")
     return 0
 
 

@@ -22,15 +22,15 @@ from analysis.book.execution import Execution
 
 RESULT_COLUMNS = [
     "id", "label", "outcome", "measure", "scale", "estimate", "ci_low", "ci_high",
-    "pi_low", "pi_high", "se", "p", "tau2", "i2", "k", "participants", "method", "hksj",
-    "studies", "page", "data_version",
+    "pi_low", "pi_high", "se", "p", "tau2", "i2", "k", "participants",
+    "participants_unknown", "method", "hksj", "test", "studies", "page", "data_version",
 ]  # fmt: skip
 
 
 #: What must agree when several pages publish the same result id (they show the same estimate).
 SAME_RESULT_FIELDS = (
     "estimate", "ci_low", "ci_high", "pi_low", "pi_high", "k", "participants", "studies",
-    "method", "hksj", "measure",
+    "method", "hksj", "test", "measure",
 )  # fmt: skip
 
 

@@ -111,10 +111,13 @@ def stage(
     for name in ("index.md", "intro.md"):
         if (root / name).exists() and (root / name).resolve() not in notebook_sources:
             put(name, (root / name).read_bytes())
-    for path in sorted((root / "data").glob("*")):
-        if path.is_file():
-            put(Path("data") / path.name, path.read_bytes())
-            put(Path("_extra/data") / path.name, path.read_bytes())
+    # Every data file, sub-folders included (the participant-level datasets of data/ipd/), is
+    # staged for the pages and offered for download under data/ on the site.
+    for path in sorted((root / "data").rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts:
+            rel = path.relative_to(root / "data")
+            put(Path("data") / rel, path.read_bytes())
+            put(Path("_extra/data") / rel, path.read_bytes())
     put("_extra/results.json", results_json(records, meta))
     put("_extra/results.csv", results_csv(records))
     # The package with a snapshot of data/, for the teaching notebooks (analysis.book.package).

@@ -258,30 +258,6 @@ def release_table(releases: list[dict[str, Any]]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def changes_table(frame: pd.DataFrame) -> pd.DataFrame:
-    """:func:`compare`'s output for readers: formatted shift and plain column names."""
-    out = frame.assign(shift=["—" if pd.isna(s) else fmt_number(s) for s in frame["shift"]])
-    out.columns = ["Item", "Change", "Before", "After", "Shift", "95% CI and the null"]
-    return out.reset_index(drop=True)
-
-
-def release_changes(releases: list[dict[str, Any]]) -> list[tuple[str, str, pd.DataFrame]]:
-    """For each pair of consecutive releases: old version, new version and the changed rows of
-    :func:`changes_table` (empty when nothing changed)."""
-    out = []
-    for old, new in zip(releases[:-1], releases[1:], strict=True):
-        changed = compare(old, new)
-        changed = changed.loc[changed["change"] != "no change"]
-        out.append((old["version"], new["version"], changes_table(changed)))
-    return out
-
-
-def since_last_release(releases: list[dict[str, Any]], current: dict[str, Any]) -> pd.DataFrame:
-    """:func:`changes_table` from the latest release (or from nothing) to ``current``."""
-    base = releases[-1] if releases else {"trials": [], "estimates": {}}
-    return changes_table(compare(base, current))
-
-
 # --------------------------------------------------------------------------- in words
 def estimate_label(result_id: str, entry: dict[str, Any] | None = None) -> str:
     """A reader's label for an estimate id (the catalogue's label, else the recorded one)."""
