@@ -108,3 +108,17 @@ def test_estimates_moved_in_words(released: Path) -> None:
 def test_release_file_is_json_with_the_data_hash(released: Path) -> None:
     rec = json.loads((released / "history" / "1.1.0.json").read_text(encoding="utf-8"))
     assert rec["data_version"] == load_trials(released).data_version
+
+
+def test_whats_new_says_when_the_analysis_itself_changed(released: Path) -> None:
+    """1.0.0 recorded 'Depressive symptoms, SMD' (all controls, REML + HKSJ); 1.1.0 records the
+    protocol's primary analysis: the text must not pass the shift off as new data alone."""
+    old, new = history.load_releases(released)
+    assert old["estimates"]["symptoms.smd.overall"]["label"] != new["estimates"][
+        "symptoms.smd.overall"]["label"]
+    trials = load_trials(released)
+    assert "the analysis itself changed" in history.whats_new_text(trials, [old, new], new)
+    same_method = dict(old, estimates={k: dict(v, label=new["estimates"].get(k, v)["label"])
+                                       for k, v in old["estimates"].items()})  # fmt: skip
+    assert "the analysis itself changed" not in history.whats_new_text(
+        trials, [same_method, new], new)

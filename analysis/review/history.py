@@ -426,13 +426,16 @@ def whats_new_text(trials: Trials, releases: list[dict[str, Any]],
     base = [r for r in releases if _semver(r["version"]) < _semver(version)] if version else []
     if base:
         prev = base[-1]
-        moves = []
+        moves, redefined = [], False
         for rid in HEADLINE:
             a = prev.get("estimates", {}).get(rid)
             b = current.get("estimates", {}).get(rid)
             if a is None and b is None:
                 continue
             what = estimate_label(rid, b or a).split(": ", 1)[-1]
+            # The recorded label names the analysis (comparison, model): a new label means the
+            # estimate is now computed differently, not only from different data.
+            redefined |= bool(a and b and a.get("label") != b.get("label"))
             if _short(a) == _short(b):
                 moves.append(f"the pooled estimate for {what} is unchanged at {_short(b)}")
             else:
@@ -440,6 +443,10 @@ def whats_new_text(trials: Trials, releases: list[dict[str, Any]],
                              f"{_short(b)}")  # fmt: skip
         if moves:
             text += f" Since version {prev['version']}, " + _and(moves) + "."
+        if redefined:
+            text += (" These estimates are not computed as they were in version "
+                     f"{prev['version']}: the analysis itself changed (see the protocol), so a "
+                     "shift is not only the effect of new data.")
     return text
 
 
