@@ -97,6 +97,28 @@ def write_site_file(name: str, text: str) -> int:
     return len(text.encode("utf-8"))
 
 
+def glue_figure_alt(key: str, fig: Any, alt: str, dpi: int = 110) -> None:
+    """Glue a matplotlib figure as an HTML ``<img>`` whose alt text is ``alt`` (for
+    ``{glue:figure}``), so that the alt text can be generated from the results: the directive's
+    ``:alt:`` is static text. The PNG is inlined as a ``data:`` URL; ``alt`` is escaped."""
+    import base64
+    import io
+
+    from analysis.book.html import escape
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
+    data = base64.b64encode(buf.getvalue()).decode("ascii")
+    html_text = (f'<img src="data:image/png;base64,{data}" alt="{escape(alt)}" '
+                 'style="max-width:100%;height:auto">')  # fmt: skip
+    try:
+        from IPython.display import HTML
+        from myst_nb import glue
+    except ImportError:  # pragma: no cover
+        return
+    glue(key, HTML(html_text), display=False)
+
+
 def publish(estimate: Estimate, *, digits: int = 2, glue: bool = True) -> dict[str, str]:
     """Record an estimate under its stable id and glue its formatted text.
 

@@ -56,6 +56,7 @@ __all__ = [
     "multiverse",
     "options_of",
     "site_json",
+    "site_text",
     "specification_table",
     "summary",
 ]
@@ -95,10 +96,14 @@ DEFINITION_LABELS = {
     "strict": "Doubtful inclusions removed",
 }
 
+DEFINITION_SHORT = {"any": "any", "min1": "\u2265 1 failed AD", "min2": "\u2265 2 failed ADs",
+                    "psychotherapy_failure": "failed psychotherapy", "strict": "strict"}
+
 #: The choices of the multiverse, in order, with their options.
 CHOICES: dict[str, tuple[str, tuple[Option, ...]]] = {
     "definition": ("Definition of treatment-resistant depression", tuple(
-        Option(d, DEFINITION_LABELS[d], d, {"definition": d}) for d in TRD_DEFINITIONS)),
+        Option(d, DEFINITION_LABELS[d], DEFINITION_SHORT[d], {"definition": d})
+        for d in TRD_DEFINITIONS)),
     "comparator": ("Control group", (
         Option("usual_care", "Usual care", "usual care", {"comparison": "primary"}),
         Option("waitlist", "Wait-list (usual treatment continued)", "wait-list",
@@ -117,11 +122,11 @@ CHOICES: dict[str, tuple[str, tuple[Option, ...]]] = {
         Option("any", "Any instrument", "any instrument", {"any_instrument": True}),
     )),
     "model": ("Model", (
-        Option("reml_adhoc", "Random effects: REML, modified Knapp–Hartung", "REML + mKH",
+        Option("reml_adhoc", "REML, modified Knapp–Hartung", "REML + mKH",
                {"method": "REML", "test": "adhoc"}),
-        Option("dl", "Random effects: DerSimonian–Laird, z interval", "DL (z)",
+        Option("dl", "DerSimonian–Laird, z interval", "DL (z)",
                {"method": "DL", "test": "z"}),
-        Option("fe", "Fixed effect (inverse variance), z interval", "fixed effect",
+        Option("fe", "Fixed effect, z interval", "fixed effect",
                {"method": "FE", "test": "z"}),
     )),
 }  # fmt: skip
@@ -282,6 +287,13 @@ def site_json(trials: Any, analyses: Mapping[str, MetaAnalysis],
     }  # fmt: skip
 
 
+def site_text(site: Mapping[str, Any]) -> str:
+    """:func:`site_json` as compact JSON text (no NaN: missing values are ``null``)."""
+    import json
+
+    return json.dumps(site, separators=(",", ":"), allow_nan=False, ensure_ascii=False)
+
+
 # --------------------------------------------------------------------- specification curve
 def specification_table(analyses: Mapping[str, MetaAnalysis]) -> pd.DataFrame:
     """One row per combination with data, sorted by estimate (most negative first): ``key``,
@@ -352,9 +364,10 @@ def summary(analyses: Mapping[str, MetaAnalysis]) -> Summary:
 
 
 def describe(key: str) -> str:
-    """A combination in words: ``"every trial counted as TRD, usual care, ..."``."""
-    parts = [_option(name, k).label for name, k in zip(CHOICES, key.split(SEP), strict=True)]
-    return "; ".join(p[0].lower() + p[1:] for p in parts)
+    """A combination in a few words, from the options' short labels:
+    ``"definition any, usual care, self-rated first, established only, REML + mKH"``."""
+    parts = [_option(name, k).short for name, k in zip(CHOICES, key.split(SEP), strict=True)]
+    return "definition " + ", ".join(parts)
 
 
 def summary_texts(s: Summary) -> dict[str, str]:
@@ -372,8 +385,10 @@ def summary_texts(s: Summary) -> dict[str, str]:
         "counts": (
             f"Of the {s.total} combinations, {s.with_data} have data. In {s.favour} of them the "
             f"pooled estimate favours psychotherapy with a 95% confidence interval that excludes "
-            f"no effect; in {s.unclear} the interval includes no effect; in {s.against} it "
-            f"favours the control with an interval that excludes no effect"
+            f"no effect; in {s.unclear} the interval includes no effect; "
+            + (f"in {s.against} it favours the control with an interval that excludes no effect"
+               if s.against else "in none does it favour the control with an interval that "
+               "excludes no effect")
         ),
         "range": (
             f"The estimates range from SMD {fmt_number(s.lowest)} ({describe(s.lowest_key)}) "
@@ -395,6 +410,18 @@ def summary_texts(s: Summary) -> dict[str, str]:
             f"are in the table that follows the figure."
         ),
     }
+
+
+def specification_figure(trials: Any, analyses: Mapping[str, MetaAnalysis], alt: str
+                         ) -> Any:  # fmt: skip
+    """The specification curve of ``analyses`` (:func:`analysis.plots.specification_curve`),
+    the protocol's primary analysis highlighted."""
+    from analysis.plots.specification import specification_curve
+
+    choices = {name: (label, [(o.key, o.short) for o in opts])
+               for name, (label, opts) in CHOICES.items()}  # fmt: skip
+    return specification_curve(specification_table(analyses), choices, measure="SMD",
+                               highlight=default_key(trials), alt=alt)  # fmt: skip
 
 
 def specification_display(table: pd.DataFrame) -> pd.DataFrame:
