@@ -325,7 +325,7 @@ class NotebookRunner:
         )
         self.base_env.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
         for name in ("TRD_RESULTS_FILE", "TRD_READS_FILE", "TRD_IMPORTS_FILE",
-                     "TRD_LISTINGS_FILE", "TRD_PAGE"):  # fmt: skip
+                     "TRD_LISTINGS_FILE", "TRD_PAGE", "TRD_SITE_FILES"):  # fmt: skip
             self.base_env.pop(name, None)
         self.server = ForkServer(self.base_env, root, cache / "forkserver.log")
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -438,6 +438,7 @@ class NotebookRunner:
         cwd = (self.root / nb.source).parent
         env = dict(self.base_env)
         env["TRD_RESULTS_FILE"] = str(tmp_path / "results.json")
+        env["TRD_SITE_FILES"] = str(tmp_path / "site_files.json")
         env["TRD_PAGE"] = nb.page
         env["TRD_READS_FILE"] = str(tmp_path / "reads.txt")
         env["TRD_IMPORTS_FILE"] = str(tmp_path / "imports.txt")
@@ -525,6 +526,9 @@ class NotebookRunner:
         results = tmp_path / "results.json"
         result_records = json.loads(results.read_text()) if results.exists() else []
         (out_dir / "results.json").write_text(json.dumps(result_records, indent=1))
+        site_files = tmp_path / "site_files.json"
+        if site_files.exists():  # files the page published at the site root (report.py)
+            (out_dir / "site_files.json").write_bytes(site_files.read_bytes())
         manifest = {
             "key": run.key,
             "data_reads": data_reads,

@@ -11,6 +11,9 @@ the review layer under an id of :mod:`analysis.review.catalogue`) and goes throu
 * appends a machine-readable record to the file named by ``TRD_RESULTS_FILE`` (set by the build
   pipeline); outside the pipeline the records are kept in :data:`RECORDS` only.
 
+:func:`write_site_file` puts a data file computed by a page (e.g. the explorer's
+``explorer/multiverse.json``) at the root of the site, the way ``results.json`` gets there.
+
 :func:`glue_text`, :func:`glue_table` and :func:`glue_figure` glue everything else a page shows;
 :func:`table` shows a table directly from a cell. Tables go through
 :func:`analysis.book.html.table_html`, the one place that turns data text into HTML (every cell
@@ -35,6 +38,14 @@ if TYPE_CHECKING:  # imported lazily: a page records only the modules it really 
 
 #: Records published in this process (the pipeline also writes them to ``TRD_RESULTS_FILE``).
 RECORDS: list[dict[str, Any]] = []
+#: Site files written in this process, name -> text (the pipeline also writes them to
+#: ``TRD_SITE_FILES``, a JSON object, and publishes them at the site root).
+SITE_FILES: dict[str, str] = {}
+#: A site file's name: lower-case folders and a file name ending in .json or .csv.
+SITE_FILE_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*(/[a-z0-9][a-z0-9_-]*)*\.(json|csv)")
+#: Names the build publishes itself (a page may not replace them).
+RESERVED_SITE_NAMES = ("results.json", "results.csv", "data/", "package/", "_static/",
+                       "_images/", "_sources/", "chapters/")  # fmt: skip
 
 
 def glue_key(result_id: str) -> str:
@@ -61,6 +72,51 @@ def record(rec: dict[str, Any]) -> None:
     path = os.environ.get("TRD_RESULTS_FILE")
     if path:
         Path(path).write_text(json.dumps(RECORDS, indent=1), encoding="utf-8")
+
+
+def write_site_file(name: str, text: str) -> int:
+    """Publish ``text`` as the file ``name`` at the root of the site; return its size in bytes.
+
+    The build collects every page's site files (:func:`analysis.book.results.collect_site_files`)
+    and the site serves them beside ``results.json``; two pages writing one name with different
+    contents fail the build. Outside the pipeline the text is kept in :data:`SITE_FILES` only.
+
+    Raises
+    ------
+    ValueError
+        For a name that is not :data:`SITE_FILE_NAME` (lower-case ``folder/name.json`` or
+        ``.csv``) or that starts with one of :data:`RESERVED_SITE_NAMES`.
+    """
+    if not SITE_FILE_NAME.fullmatch(name) or name.startswith(RESERVED_SITE_NAMES):
+        raise ValueError(f"site file name {name!r}: expected lower-case folder/name.json or "
+                         f".csv, not one of {', '.join(RESERVED_SITE_NAMES)}")  # fmt: skip
+    SITE_FILES[name] = text
+    path = os.environ.get("TRD_SITE_FILES")
+    if path:
+        Path(path).write_text(json.dumps(SITE_FILES, indent=1), encoding="utf-8")
+    return len(text.encode("utf-8"))
+
+
+def glue_figure_alt(key: str, fig: Any, alt: str, dpi: int = 110) -> None:
+    """Glue a matplotlib figure as an HTML ``<img>`` whose alt text is ``alt`` (for
+    ``{glue:figure}``), so that the alt text can be generated from the results: the directive's
+    ``:alt:`` is static text. The PNG is inlined as a ``data:`` URL; ``alt`` is escaped."""
+    import base64
+    import io
+
+    from analysis.book.html import escape
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
+    data = base64.b64encode(buf.getvalue()).decode("ascii")
+    html_text = (f'<img src="data:image/png;base64,{data}" alt="{escape(alt)}" '
+                 'style="max-width:100%;height:auto">')  # fmt: skip
+    try:
+        from IPython.display import HTML
+        from myst_nb import glue
+    except ImportError:  # pragma: no cover
+        return
+    glue(key, HTML(html_text), display=False)
 
 
 def publish(estimate: Estimate, *, digits: int = 2, glue: bool = True) -> dict[str, str]:

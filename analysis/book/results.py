@@ -90,6 +90,33 @@ def collect_results(root: Path, runs: Sequence[Execution], data_version: str) ->
     return sorted(records, key=lambda r: r["id"])
 
 
+def collect_site_files(root: Path, runs: Sequence[Execution]) -> dict[str, bytes]:
+    """The files the executed notebooks published at the site root
+    (:func:`analysis.book.report.write_site_file`), name -> content, sorted by name.
+
+    Raises
+    ------
+    BuildError
+        When two pages publish one name with different contents.
+    """
+    files: dict[str, tuple[str, bytes]] = {}
+    conflicts: list[str] = []
+    for run in runs:
+        path = root / CACHE_DIR / run.notebook.slug / "site_files.json"
+        if not path.exists():
+            continue
+        for name, text in json.loads(path.read_text(encoding="utf-8")).items():
+            content = text.encode("utf-8")
+            if name in files and files[name][1] != content:
+                conflicts.append(f"site file {name!r} is written by {files[name][0]} and "
+                                 f"{run.notebook.page} with different contents")  # fmt: skip
+            files.setdefault(name, (run.notebook.page, content))
+    if conflicts:
+        raise BuildError("pages publish different site files under one name:\n"
+                         + "\n".join(f"  {c}" for c in conflicts))  # fmt: skip
+    return {name: files[name][1] for name in sorted(files)}
+
+
 def results_json(records: list[dict], meta: dict) -> bytes:
     """``results.json``: the build metadata and every record."""
     return json.dumps({"meta": meta, "results": records}, indent=1).encode()

@@ -21,7 +21,7 @@ from analysis.book import package
 from analysis.book.cache import CACHE_DIR
 from analysis.book.execution import Execution
 from analysis.book.html import escape
-from analysis.book.results import results_csv, results_json
+from analysis.book.results import collect_site_files, results_csv, results_json
 
 STAGE_DIR = Path("_build/.stage")
 #: Files and folders of the repository that the staged source tree needs besides the pages.
@@ -120,6 +120,9 @@ def stage(
             put(Path("_extra/data") / rel, path.read_bytes())
     put("_extra/results.json", results_json(records, meta))
     put("_extra/results.csv", results_csv(records))
+    # Data files pages computed for the site (analysis.book.report.write_site_file).
+    for name, content in collect_site_files(root, runs).items():
+        put(Path("_extra") / name, content)
     # The package with a snapshot of data/, for the teaching notebooks (analysis.book.package).
     for rel, content in package.site_files(root, log).items():
         put(rel, content)

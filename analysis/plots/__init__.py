@@ -13,6 +13,7 @@ forest      ``forest_plot``      RevMan-style forest plot
 funnel      ``funnel_plot``      contour-enhanced funnel plot with trim-and-fill overlay
 rob         ``rob_plot``         risk-of-bias traffic-light and summary plots
 cumulative  ``cumulative_plot``  cumulative meta-analysis plot
+specification ``specification_curve`` specification curve with its indicator panel
 prisma      ``prisma_flow``      PRISMA 2020 flow diagram
 _common     ``PALETTE``, ``alt_text`` and the shared layout, text and axis helpers
 
@@ -43,6 +44,7 @@ _EXPORTS = {
     "rob_plot": "analysis.plots.rob",
     "cumulative_plot": "analysis.plots.cumulative",
     "prisma_flow": "analysis.plots.prisma",
+    "specification_curve": "analysis.plots.specification",
 }
 __all__ = sorted(_EXPORTS)
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
