@@ -102,7 +102,7 @@ def test_every_conflict_is_reported(tmp_path: Path) -> None:
 def test_only_the_listed_fields_must_agree() -> None:
     assert set(SAME_RESULT_FIELDS) == {
         "estimate", "ci_low", "ci_high", "pi_low", "pi_high", "k", "participants", "studies",
-        "method", "hksj", "measure",
+        "method", "hksj", "test", "measure",
     }  # fmt: skip
     relabelled = dict(HEADLINE, label="x", outcome="y", se=1.0, p=0.5, tau2=0.0, i2=0.0)
     assert differing_fields(HEADLINE, relabelled) == []

@@ -212,7 +212,7 @@ def test_figures_are_not_registered_with_pyplot():
     assert plt.get_fignums() == before
 
 
-FIGURE_MODULES = ("forest", "funnel", "rob", "cumulative", "prisma")
+FIGURE_MODULES = ("forest", "funnel", "rob", "cumulative", "prisma", "specification")
 
 
 def imported_after(statement: str) -> set[str]:
@@ -260,6 +260,7 @@ def test_lazy_reexport_imports_only_the_module_needed():
         "funnel_plot",
         "prisma_flow",
         "rob_plot",
+        "specification_curve",
     }
     assert plots.forest_plot.__module__ == "analysis.plots.forest"
 

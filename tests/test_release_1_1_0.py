@@ -24,9 +24,19 @@ INTERNAL_ID = re.compile(r"\b[A-Z][A-Za-z]+\d{4}(?:\.o\d+)?\b|\b[a-z]+\.(?:smd|m
 def released(tmp_path_factory: pytest.TempPathFactory) -> Path:
     data = tmp_path_factory.mktemp("release") / "data"
     shutil.copytree(DATA, data)
+    # Record 1.1.0 afresh from the data (the repository's own record is compared below).
+    (data / "history" / "1.1.0.json").unlink(missing_ok=True)
     assert [r["version"] for r in history.load_releases(data)] == ["1.0.0"]
     history.record_release(data)
     return data
+
+
+def test_the_repository_records_release_1_1_0_of_these_data(released: Path) -> None:
+    """data/history/1.1.0.json is the snapshot of the data as they are (same hash, estimates)."""
+    mine = json.loads((DATA / "history" / "1.1.0.json").read_text(encoding="utf-8"))
+    again = json.loads((released / "history" / "1.1.0.json").read_text(encoding="utf-8"))
+    assert mine["data_version"] == again["data_version"]
+    assert mine["estimates"] == again["estimates"] and mine["trials"] == again["trials"]
 
 
 def test_history_holds_1_0_0_and_1_1_0(released: Path) -> None:

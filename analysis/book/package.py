@@ -168,8 +168,11 @@ def build_wheel(root: Path, out_dir: Path) -> Path:
 def site_files(root: Path, log: Callable[[str], object] = print) -> dict[str, bytes]:
     """The package files the site publishes, keyed by their path in the staged ``_extra/``.
 
-    Reuses the wheel in :data:`PACKAGE_CACHE` when its inputs are unchanged.
+    Reuses the wheel in :data:`PACKAGE_CACHE` when its inputs are unchanged. A folder without
+    ``pyproject.toml`` (a test's miniature book) has no package to offer: empty.
     """
+    if not (root / "pyproject.toml").is_file():
+        return {}
     name = wheel_name(root)
     key = inputs_hash(root)
     cache = root / PACKAGE_CACHE
