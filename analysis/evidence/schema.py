@@ -289,7 +289,7 @@ SEARCHES: dict[str, Col] = {
     "records_found": _c("int", min=0),
     "records_note": _c(),
     "new_inclusions": _c("strlist", pattern=_ID),
-    "reference": _c(pattern=r"^[a-z][a-z0-9_]*$"),
+    "reference": _c(pattern=BIB_KEY),
     "note": _c(),
 }
 
@@ -298,7 +298,7 @@ DECISIONS = ("included", "excluded", "ongoing", "terminated", "awaiting classifi
 
 SCREENING: dict[str, Col] = {
     "record_id": _c(required=True, pattern=_ID),
-    "study_id": _c(pattern=r"^[A-Z][A-Za-z]+[0-9]{4}[a-z]?$"),
+    "study_id": _c(pattern=rf"^{STUDY_ID}$"),
     "citation": _c(required=True),
     "search_ids": _c("strlist", required=True, pattern=r"^S[0-9]{2}$"),
     "stage": _c("enum", required=True, allowed=("records", "reports")),
@@ -318,7 +318,7 @@ CHANGELOG: dict[str, Col] = {
     ),
     "record_id": _c(pattern=_ID),
     "description": _c(required=True),
-    "outcome_ids": _c("strlist", pattern=r"^[A-Z][A-Za-z]+[0-9]{4}[a-z]?\.o[0-9]+$"),
+    "outcome_ids": _c("strlist", pattern=rf"^{STUDY_ID}\.o[0-9]+$"),
     "source": _c(required=True),
 }
 
