@@ -70,16 +70,23 @@ _MEASURE_JS = """
           const s = getComputedStyle(p);
           if (['auto', 'scroll', 'hidden', 'clip'].includes(s.overflowX)) { clipped = true; break; }
         }
-        if (!clipped) wide.push((el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') +
-                                 (el.className && typeof el.className === 'string' ?
-                                  '.' + el.className.trim().split(/\\s+/).join('.') : '')).slice(0, 90)
-                                + ' right=' + Math.round(r.right));
+        const cls = (el.className && typeof el.className === 'string')
+          ? '.' + el.className.trim().split(/\\s+/).join('.') : '';
+        const name = el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + cls;
+        if (!clipped) wide.push(name.slice(0, 90) + ' right=' + Math.round(r.right));
       }
       if (wide.length > 8) break;
     }
   }
   const scripts = Array.from(document.scripts, s => s.src).filter(Boolean);
-  return {width: doc.scrollWidth, viewport: vw, wide: wide, scripts: scripts};
+  const hasMath = document.querySelector('.math, mjx-container, div.math, span.math') !== null;
+  // Figures: natural (intrinsic) and rendered width of each figure image.
+  const figures = Array.from(document.querySelectorAll('img.trd-figure-img'), img => ({
+    src: (img.getAttribute('src') || '').slice(0, 40), natural: img.naturalWidth,
+    rendered: Math.round(img.getBoundingClientRect().width),
+    attr: parseInt(img.getAttribute('width') || '0', 10)}));
+  return {width: doc.scrollWidth, viewport: vw, wide: wide, scripts: scripts, has_math: hasMath,
+          figures: figures};
 }
 """
 
@@ -92,6 +99,8 @@ class ViewResult:
     violations: list[dict] = field(default_factory=list)
     weight_bytes: int = 0
     scripts: list[str] = field(default_factory=list)
+    has_math: bool = False
+    figures: list[dict] = field(default_factory=list)
     error: str | None = None
 
     def failing(self) -> list[dict]:
@@ -106,7 +115,8 @@ class AuditResult:
     def to_json(self) -> str:
         return json.dumps(
             {"seconds": round(self.seconds, 1),
-             "pages": {p: {v: asdict(r) for v, r in views.items()} for p, views in self.pages.items()}},
+             "pages": {p: {v: asdict(r) for v, r in views.items()}
+                       for p, views in self.pages.items()}},
             indent=2,
         )
 
@@ -119,18 +129,20 @@ class AuditResult:
                     by_rule.setdefault((v["impact"], v["id"]), set()).add(page)
         order = {"critical": 0, "serious": 1, "moderate": 2, "minor": 3}
         lines = [f"{len(self.pages)} pages audited in {self.seconds:.0f} s"]
-        for (impact, rule), pages in sorted(by_rule.items(), key=lambda x: (order.get(x[0][0], 9), x[0][1])):
+        ranked = sorted(by_rule.items(), key=lambda x: (order.get(x[0][0], 9), x[0][1]))
+        for (impact, rule), pages in ranked:
             lines.append(f"  {impact:9s} {rule:32s} on {len(pages)} pages")
         phone = [(p, v["phone"]) for p, v in self.pages.items() if "phone" in v]
         wide = sorted((r.width, p) for p, r in phone if r.width > r.viewport)
         lines.append(f"  pages wider than 390 px: {len(wide)}"
                      + "".join(f"\n    {p}: {w} px" for w, p in reversed(wide)))
-        desk = [(r.weight_bytes, p) for p, v in self.pages.items() for k, r in v.items() if k == "desktop"]
+        desk = [(v["desktop"].weight_bytes, p) for p, v in self.pages.items() if "desktop" in v]
         if desk:
             heaviest = max(desk)
             landing = next((w for w, p in desk if p == "chapters/index.html"), None)
-            lines.append(f"  landing weight: {landing} bytes; heaviest: {heaviest[1]} {heaviest[0]} bytes;"
-                         f" median {sorted(w for w, _ in desk)[len(desk) // 2]} bytes")
+            median = sorted(w for w, _ in desk)[len(desk) // 2]
+            lines.append(f"  landing weight: {landing} bytes; heaviest: {heaviest[1]} "
+                         f"{heaviest[0]} bytes; median {median} bytes")
         return "\n".join(lines)
 
 
@@ -173,6 +185,7 @@ def audit(site_dir: Path, base_url: str, pages: list[str] | None = None,
                         m = page.evaluate(_MEASURE_JS)
                         rec.width, rec.viewport, rec.wide = m["width"], m["viewport"], m["wide"]
                         rec.scripts = m["scripts"]
+                        rec.has_math, rec.figures = m["has_math"], m["figures"]
                         resources = page.evaluate(
                             "() => performance.getEntriesByType('resource').map(e => e.name)")
                         pr = sitecheck.PageResult(path=rel, url=url, final_url=page.url,

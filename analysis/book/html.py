@@ -36,7 +36,10 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["escape", "table_html", "table_id"]
+__all__ = ["TABLE_SCROLL_CLASS", "escape", "table_html", "table_id"]
+
+#: Class of the scroll container around every table (styled in ``_static/trd-site.css``).
+TABLE_SCROLL_CLASS = "trd-table-scroll"
 
 
 def escape(value: Any) -> str:
@@ -70,8 +73,15 @@ def _cell_formatter(precision: int) -> Callable[[Any], str]:
     return fmt
 
 
-def table_html(table: pd.DataFrame, key: str | None = None, precision: int | None = None) -> str:
-    """Render ``table`` as an HTML ``<table>`` with every cell and column label escaped.
+def table_html(table: pd.DataFrame, key: str | None = None, precision: int | None = None,
+               label: str | None = None) -> str:
+    """Render ``table`` as an HTML ``<table>`` with every cell and column label escaped, inside
+    a horizontal scroll container.
+
+    The container (``<div class="trd-table-scroll" role="region" tabindex="0">``, styled by
+    ``_static/trd-site.css``) lets a wide table scroll sideways on its own, so the page never
+    becomes wider than a phone's screen; it is focusable and named (``label``) so that keyboard
+    and screen-reader users can reach and scroll it.
 
     Parameters
     ----------
@@ -82,6 +92,10 @@ def table_html(table: pd.DataFrame, key: str | None = None, precision: int | Non
         one the id is derived from the table's content.
     precision
         Decimals for floats (pandas' default, 6, when ``None``).
+    label
+        The scroll container's accessible name; by default "Table: " and the first column
+        labels. A table shown as a captioned figure is named by its caption instead
+        (:mod:`analysis.book.theme` sets ``aria-labelledby`` in the built page).
 
     Returns
     -------
@@ -98,4 +112,8 @@ def table_html(table: pd.DataFrame, key: str | None = None, precision: int | Non
         .format(_cell_formatter(precision), na_rep="")
         .format_index(escape, axis=1)
     )
-    return styler.to_html()
+    if label is None:
+        columns = [str(c) for c in table.columns]
+        label = "Table: " + ", ".join(columns[:4]) + (", ..." if len(columns) > 4 else "")
+    return (f'<div class="{TABLE_SCROLL_CLASS}" role="region" tabindex="0" '
+            f'aria-label="{escape(label)}">{styler.to_html()}</div>')
