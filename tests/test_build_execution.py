@@ -231,6 +231,27 @@ def test_the_executed_notebook_equals_papermills(tmp_path: Path) -> None:
     assert all("execution" not in c.metadata for c in ours.cells)
 
 
+def test_injected_parameters_are_hidden_like_the_parameters_cell(tmp_path: Path) -> None:
+    """A template whose parameters cell is removed from the page gets its injected-parameters
+    cell removed too (the explorer pages showed "# Parameters" and the values to readers)."""
+    text = notebook_text("Hidden", ":tags: [parameters, remove-cell]\ndefinition = 'any'",
+                         "print(definition)")  # fmt: skip
+    root = mini_book(REPO, tmp_path / "book", {"chapters/hidden": text})
+    shown = prepare_notebook(root, Notebook("chapters/hidden", Path("chapters/hidden.md"),
+                                            {"definition": "min2"}))  # fmt: skip
+    injected = [c for c in shown.cells if "injected-parameters" in c.metadata["tags"]]
+    assert len(injected) == 1 and 'definition = "min2"' in injected[0].source
+    assert "remove-cell" in injected[0].metadata["tags"]
+    # Without parameters nothing is injected; a visible parameters cell stays visible.
+    plain = prepare_notebook(root, Notebook("chapters/hidden", Path("chapters/hidden.md")))
+    assert not [c for c in plain.cells if "injected-parameters" in c.metadata["tags"]]
+    root2 = mini_book(REPO, tmp_path / "book2", {"chapters/template": TEMPLATE})
+    shown2 = prepare_notebook(root2, Notebook("chapters/template", Path("chapters/template.md"),
+                                              {"definition": "min2"}))  # fmt: skip
+    tags = [c.metadata["tags"] for c in shown2.cells if "injected-parameters" in c.metadata["tags"]]
+    assert tags == [["injected-parameters"]]
+
+
 def test_a_failing_cell_names_the_notebook_cell_and_traceback(tmp_path: Path) -> None:
     text = notebook_text("Failing", "x = 1", "y = x / 0")
     root = mini_book(REPO, tmp_path / "book", {"chapters/failing": text})

@@ -137,6 +137,14 @@ def prepare_notebook(root: Path, nb: Notebook) -> Any:
         notebook = parameterize_notebook(
             notebook, dict(nb.parameters), kernel_name="python3", language="python"
         )
+        # The injected cell is hidden like the template's own parameters cell: a reader page
+        # never shows "# Parameters" and the values papermill set.
+        hide = [t for cell in notebook.cells if "parameters" in cell.metadata.get("tags", [])
+                for t in cell.metadata["tags"] if t.startswith(("remove-", "hide-"))]  # fmt: skip
+        for cell in notebook.cells:
+            tags = cell.metadata.get("tags", [])
+            if "injected-parameters" in tags:
+                tags.extend(t for t in dict.fromkeys(hide) if t not in tags)
     for number, cell in enumerate(notebook.cells):
         cell["id"] = f"cell-{number}"
     return notebook
