@@ -37,6 +37,8 @@ __all__ = [
     "CLINICIAN_FIRST",
     "SELF_FIRST",
     "TRD_DEFINITIONS",
+    "TRD_DEFINITION_LABELS",
+    "TRD_DEFINITION_RULES",
     "EffectInputs",
     "effect_inputs",
     "main_analysis_studies",
@@ -53,15 +55,38 @@ NONSTANDARD: tuple[str, ...] = ("WAI-D",)
 SELF_FIRST: tuple[str, ...] = (*SELF_REPORT, *CLINICIAN, *NONSTANDARD, "unclear", "")
 CLINICIAN_FIRST: tuple[str, ...] = (*CLINICIAN, *SELF_REPORT, *NONSTANDARD, "unclear", "")
 
-#: TRD definitions understood by :func:`trd_filter`.
+#: TRD definitions understood by :func:`trd_filter`, in words a reader can follow; the rule
+#: each applies to ``data/studies.csv`` is :data:`TRD_DEFINITION_RULES`.
 TRD_DEFINITIONS: dict[str, str] = {
-    "any": "all trials in studies.csv (every trial the seed reviews or Metapsy counted as TRD)",
-    "min1": "at least one failed antidepressant course stated (min_failed_ad >= 1)",
-    "min2": "at least two failed antidepressant courses stated (min_failed_ad >= 2)",
-    "psychotherapy_failure": "prior failed psychotherapy required (prior_psychotherapy_failure "
-    "== 'yes')",
-    "strict": "excluding doubtful inclusions flagged chronic_not_trd, active_vs_active or "
-    "non_randomised in doubtful_inclusion",
+    "any": "every trial that the seed reviews or the Metapsy database counted as "
+    "treatment-resistant depression",
+    "min1": "the trial report states that participants' depression had not responded to at "
+    "least one antidepressant course",
+    "min2": "the trial report states that participants' depression had not responded to at "
+    "least two antidepressant courses",
+    "psychotherapy_failure": "participants must also have had a psychotherapy that did not help",
+    "strict": "every trial counted as treatment-resistant depression except those whose "
+    "inclusion is doubtful (chronic depression without a failed treatment, two active "
+    "treatments compared, or not randomised)",
+}
+#: The rule of each definition in terms of the columns of ``data/studies.csv`` (the data
+#: dictionary's vocabulary; for the methods text and the data dictionary, not reader pages).
+TRD_DEFINITION_RULES: dict[str, str] = {
+    "any": "all rows of studies.csv",
+    "min1": "min_failed_ad >= 1 (an empty value is unknown and excluded)",
+    "min2": "min_failed_ad >= 2 (an empty value is unknown and excluded)",
+    "psychotherapy_failure": "prior_psychotherapy_failure == 'yes'",
+    "strict": "doubtful_inclusion contains none of chronic_not_trd, active_vs_active, "
+    "non_randomised",
+}
+#: Short names of the definitions, for headings, controls and table rows (one home: the
+#: explorer, the definition pages and the subgroup page use these).
+TRD_DEFINITION_LABELS: dict[str, str] = {
+    "any": "Every trial counted as TRD",
+    "min1": "At least one failed antidepressant stated",
+    "min2": "At least two failed antidepressants stated",
+    "psychotherapy_failure": "Prior failed psychotherapy required",
+    "strict": "Doubtful inclusions removed",
 }
 STRICT_EXCLUDE: frozenset[str] = frozenset(
     {"chronic_not_trd", "active_vs_active", "non_randomised"}

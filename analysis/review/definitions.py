@@ -12,9 +12,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.evidence.selection import TRD_DEFINITIONS
+from analysis.evidence.selection import TRD_DEFINITION_LABELS, TRD_DEFINITIONS
 from analysis.review.analyses import MetaAnalysis, meta_analysis, select_studies
-from analysis.review.text import ci_text, count_text, fmt_number, shorten, study_label
+from analysis.review.text import ci_text, count_text, fmt_number, study_label
 
 __all__ = [
     "definition_analysis",
@@ -26,9 +26,9 @@ __all__ = [
 ]
 
 
-def definition_table(studies: pd.DataFrame, width: int = 120) -> pd.DataFrame:
+def definition_table(studies: pd.DataFrame) -> pd.DataFrame:
     """How each trial defined TRD, sorted by failed antidepressants required (most first, not
-    stated last) then year; definitions shortened to ``width`` characters."""
+    stated last) then year; each definition in full, as extracted (whitespace collapsed)."""
     s = studies.copy()
     s["_m"] = pd.to_numeric(s["min_failed_ad"], errors="coerce")
     s = s.sort_values(["_m", "year"], ascending=[False, True], na_position="last")
@@ -38,7 +38,8 @@ def definition_table(studies: pd.DataFrame, width: int = 120) -> pd.DataFrame:
             "not stated" if pd.isna(m) else str(int(m)) for m in s["_m"]],
         "Failed psychotherapy required": s["prior_psychotherapy_failure"].fillna("unclear"),
         "Chronic depression required": s["chronic_required"].fillna("unclear"),
-        "Definition (shortened)": [shorten(t, width) for t in s["trd_definition"]],
+        "Definition as extracted": [" ".join(str(t).split()) if pd.notna(t) else ""
+                                    for t in s["trd_definition"]],
     }).reset_index(drop=True)  # fmt: skip
 
 
@@ -62,11 +63,11 @@ def definition_counts_text(studies: pd.DataFrame) -> str:
     """The counts of :func:`definition_counts` as one sentence fragment."""
     c = definition_counts(studies)
     return (
-        f"{count_text(c['min2'], 'trial')} requiring at least two failed antidepressants, "
-        f"{count_text(c['min1'], 'trial')} requiring one, "
-        f"{count_text(c['not_stated'], 'trial')} with no operational count stated, and "
-        f"{count_text(c['psychotherapy'], 'trial')} requiring a previously failed psychotherapy "
-        f"(of {c['total']} trials in the database)"
+        f"Of the {count_text(c['total'], 'trial')} in the database, "
+        f"{c['min2']} required at least two failed antidepressants, "
+        f"{c['min1']} required one, "
+        f"{c['not_stated']} stated no operational count, and "
+        f"{c['psychotherapy']} required a previously failed psychotherapy"
     )
 
 
@@ -89,7 +90,7 @@ def definition_comparison(trials: Any) -> pd.DataFrame:
             pi = ("not estimable (k < 3)" if not np.isfinite(r.pi_low)
                   else f"{fmt_number(r.pi_low)} to {fmt_number(r.pi_high)}")  # fmt: skip
             est, lo, hi = r.estimate, r.ci_low, r.ci_high
-        rows.append({"Definition": name, "Description": desc, "k": ma.k,
+        rows.append({"Definition": TRD_DEFINITION_LABELS[name], "Description": desc, "k": ma.k,
                      "Participants": ma.participants, "SMD [95% CI]": smd,
                      "Prediction interval": pi, "est": est, "lo": lo, "hi": hi})  # fmt: skip
     return pd.DataFrame(rows)

@@ -41,7 +41,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.evidence.selection import TRD_DEFINITIONS
+from analysis.evidence.selection import TRD_DEFINITION_LABELS, TRD_DEFINITIONS
 from analysis.review.analyses import MetaAnalysis, meta_analysis, select_studies
 from analysis.review.protocol import control_type, protocol_of
 from analysis.review.text import fmt_number, study_label
@@ -88,13 +88,7 @@ class Option:
 
 
 #: Labels of the TRD definitions in the explorer (meaning: ``TRD_DEFINITIONS``).
-DEFINITION_LABELS = {
-    "any": "Every trial counted as TRD",
-    "min1": "At least one failed antidepressant stated",
-    "min2": "At least two failed antidepressants stated",
-    "psychotherapy_failure": "Prior failed psychotherapy required",
-    "strict": "Doubtful inclusions removed",
-}
+DEFINITION_LABELS = TRD_DEFINITION_LABELS
 
 DEFINITION_SHORT = {"any": "any", "min1": "\u2265 1 failed AD", "min2": "\u2265 2 failed ADs",
                     "psychotherapy_failure": "failed psychotherapy", "strict": "strict"}

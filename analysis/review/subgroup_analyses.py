@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.evidence.protocol import Protocol
+from analysis.evidence.selection import TRD_DEFINITION_LABELS
 from analysis.review.analyses import MetaAnalysis
 from analysis.review.catalogue import run, spec, subgroup_id
 from analysis.review.families import FAMILIES, family_of
@@ -45,9 +46,7 @@ USUAL_CARE = "usual care"
 MIXED = "mixed or not reported"
 #: Definitions compared on the subgroups page (overlapping sets, no test).
 DEFINITION_LABELS: dict[str, str] = {
-    "min1": "At least one failed antidepressant course stated",
-    "min2": "At least two failed antidepressant courses stated",
-    "psychotherapy_failure": "Prior failed psychotherapy required",
+    d: TRD_DEFINITION_LABELS[d] for d in ("min1", "min2", "psychotherapy_failure")
 }
 
 
