@@ -9,7 +9,7 @@ JOBS   ?= 2
 # Seconds each notebook may run (empty: $$TRD_NOTEBOOK_TIMEOUT, else 300).
 TIMEOUT ?=
 
-.PHONY: install book validate test test-fast bench bench-analysis release lint clean serve
+.PHONY: install book validate test test-fast test-tools bench bench-analysis release lint clean serve
 
 $(STAMP): pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,13 +19,22 @@ $(STAMP): pyproject.toml requirements.lock
 
 install: $(STAMP)
 
+# Test-only browser tools from the npm registry (axe-core for the accessibility test), pinned in
+# package.json and package-lock.json; installed here, never copied into the repository.
+AXE := node_modules/axe-core/axe.min.js
+$(AXE): package.json package-lock.json
+	npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+	@touch $@
+
+test-tools: $(AXE)
+
 validate: install
 	$(BIN)/python -m analysis validate
 
 book: install
 	$(BIN)/python -m analysis build --jobs $(JOBS) $(if $(TIMEOUT),--timeout $(TIMEOUT))
 
-test: book
+test: book $(AXE)
 	$(BIN)/python -m pytest
 
 # Unit tests only (no book build, no browser, no integration builds).
