@@ -206,3 +206,117 @@ def test_only_the_html_module_builds_table_html() -> None:
         for n in _html_building_code(ast.parse(text)):
             bad.append(f"{path.relative_to(ROOT)}:{n}: {lines[n - 1].strip()}")
     assert not bad, "HTML built outside analysis/book/html.py:\n" + "\n".join(bad)
+
+
+# ------------------------------------------------------------------ figures
+HOSTILE_LABEL = "<img src=x onerror=alert(1)>"
+HOSTILE_ESCAPED = "&lt;img src=x onerror=alert(1)&gt;"
+
+
+def _forest_with_hostile_label() -> tuple[object, object]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from analysis import plots
+    from analysis.stats.pooling import pool
+
+    data = pd.DataFrame({"label": ["Wiles 2013", HOSTILE_LABEL, "Town 2017"],
+                         "yi": [-0.5, -0.2, -0.35], "vi": [0.04, 0.05, 0.03]})  # fmt: skip
+    fitted = pool(data["yi"], data["vi"], method="REML")
+    return plots.forest_plot(data, fitted, arms=None), fitted
+
+
+def _figure_parts(html: str) -> tuple[str, str, list[str]]:
+    """The <img> tag, its alt attribute and the <details> table cells of a glued figure."""
+    imgs = re.findall(r"<img\b[^>]*>", html)
+    assert len(imgs) == 1, "one <img>: the figure (a hostile label must not add another)"
+    alt = re.search(r'\balt="([^"]*)"', imgs[0])
+    assert alt is not None
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", html)
+    return imgs[0], alt.group(1), cells
+
+
+def test_glue_figure_is_an_svg_with_the_results_alt_and_its_numbers(glued):
+    import base64
+
+    fig, fitted = _forest_with_hostile_label()
+    report.glue_figure("fig_hostile", fig)
+    html = _html_of(glued["fig_hostile"])
+    img, alt, cells = _figure_parts(html)
+    # the alt text is the figure's, with the pooled estimate and its CI (2 decimals)
+    est, lo, hi = (f"{v:.2f}" for v in (fitted.estimate, fitted.ci_low, fitted.ci_high))
+    assert f"estimate {est} (95% CI {lo} to {hi})" in alt
+    # natural size: the SVG's points at 4/3 px each, and the SVG is what the page shows
+    src = re.search(r'src="data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)"', img)
+    assert src is not None
+    svg = base64.b64decode(src.group(1))
+    pt_w, pt_h = (float(v) for v in re.search(rb'width="([0-9.]+)pt" height="([0-9.]+)pt"',
+                                               svg).groups())  # fmt: skip
+    assert f'width="{round(pt_w * 4 / 3)}" height="{round(pt_h * 4 / 3)}"' in img
+    assert b"<dc:date>" not in svg
+    assert 'class="trd-figure-scroll" role="region" tabindex="0"' in html
+    assert 'aria-label="Figure (scrolls sideways on small screens)"' in html
+    # the numbers: one row per study, the pooled row and the prediction interval
+    assert "<details class=\"trd-figure-data\"><summary>Numbers shown in this figure</summary>" \
+        in html.replace("\n", "")
+    assert 'id="T_fig_hostile_data"' in html
+    assert f"{est}".replace("-", "\N{MINUS SIGN}") in cells
+
+
+def test_glue_figure_escapes_a_hostile_label_in_alt_and_table(glued):
+    fig, _ = _forest_with_hostile_label()
+    report.glue_figure("fig_hostile", fig)
+    html = _html_of(glued["fig_hostile"])
+    _img, alt, cells = _figure_parts(html)
+    assert HOSTILE_LABEL not in html and "onerror=alert" not in html.replace(HOSTILE_ESCAPED, "")
+    assert HOSTILE_ESCAPED in cells
+    report.glue_figure("fig_alt", fig, alt="Forest plot of " + HOSTILE_LABEL)
+    _img, alt, _ = _figure_parts(_html_of(glued["fig_alt"]))
+    assert alt == "Forest plot of " + HOSTILE_ESCAPED
+    # the figure's own alt text escapes the label too (a forest plot's alt has no labels, so
+    # check a figure whose alt text has one)
+    fig.alt_text = "Study " + IMG  # type: ignore[attr-defined]
+    report.glue_figure("fig_own_alt", fig)
+    _img, alt, _ = _figure_parts(_html_of(glued["fig_own_alt"]))
+    assert alt == "Study " + IMG_ESCAPED
+
+
+def test_glue_figure_renders_the_same_bytes_twice(glued):
+    fig, _ = _forest_with_hostile_label()
+    report.glue_figure("fig_same", fig)
+    first = _html_of(glued["fig_same"])
+    fig2, _ = _forest_with_hostile_label()
+    report.glue_figure("fig_same", fig2)
+    assert _html_of(glued["fig_same"]) == first
+
+
+def test_glue_figure_in_two_processes_is_byte_identical() -> None:
+    code = (
+        "import matplotlib; matplotlib.use('Agg'); import hashlib;"
+        "from analysis.review.figures import coverage_figure; import pandas as pd;"
+        "from analysis.book.report import _figure_html;"
+        "f = coverage_figure(pd.DataFrame({'k': [3, 6], 'DL': [.8, .9], 'DL + HKSJ': [.95, .95]}));"
+        "print(hashlib.sha256(_figure_html('fig_cov', f).encode()).hexdigest(), end='')"
+    )
+    outs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           check=True, cwd=ROOT).stdout for _ in range(2)]  # fmt: skip
+    assert outs[0] == outs[1] and len(outs[0]) == 64
+
+
+def test_glue_figure_with_data_argument_and_note_figure(glued):
+    from analysis.review.figures import note_figure
+
+    note = note_figure("No trial data yet", "Placeholder: no data.")
+    report.glue_figure("fig_note", note)
+    html = _html_of(glued["fig_note"])
+    assert "<details" not in html and 'alt="Placeholder: no data."' in html
+    report.glue_figure("fig_note", note, data=pd.DataFrame({"x <b>": ["1 & 2"]}))
+    html = _html_of(glued["fig_note"])
+    assert "x &lt;b&gt;" in html and "1 &amp; 2" in html and 'id="T_fig_note_data"' in html
+
+
+def test_glue_figure_or_note_glues_a_figure_or_text(glued):
+    fig, _ = _forest_with_hostile_label()
+    report.glue_figure_or_note("a", fig, "no data")
+    report.glue_figure_or_note("b", None, "no data")
+    assert 'class="trd-figure"' in _html_of(glued["a"]) and glued["b"] == "no data"

@@ -253,8 +253,10 @@ def test_lazy_reexport_imports_only_the_module_needed():
         == set()
     )
     assert set(plots.__all__) == {
+        "MIN_TEXT_PT",
         "PALETTE",
         "alt_text",
+        "attach",
         "cumulative_plot",
         "forest_plot",
         "funnel_plot",
@@ -620,3 +622,204 @@ def test_prisma_missing_counts_not_reported():
     joined = " ".join(t.get_text() for t in fig.findobj(Text)).replace("\N{NO-BREAK SPACE}", " ")
     assert "not reported" in joined
     assert_no_overlap(fig)
+
+
+# ---------------------------------------------------------------------------- readers first
+MINUS = "\N{MINUS SIGN}"
+
+
+def _value(cell: str) -> float:
+    """A ``plot_data`` number (typographic minus) as a float."""
+    return float(cell.replace(MINUS, "-"))
+
+
+def _ci(cell: str) -> tuple[float, float]:
+    lo, hi = cell.split(" to ")
+    return _value(lo), _value(hi)
+
+
+def _spec_frame(n: int = 6) -> tuple[pd.DataFrame, dict]:
+    rng = np.random.default_rng(3)
+    est = np.sort(rng.normal(-0.4, 0.2, n))
+    df = pd.DataFrame(
+        {
+            "key": [f"s{i}" for i in range(n)],
+            "estimate": est,
+            "ci_low": est - 0.3,
+            "ci_high": est + 0.3,
+            "control": rng.choice(["tau", "any"], n),
+        }
+    )
+    choices = {"control": ("Control", [("tau", "Usual care"), ("any", "Any control")])}
+    return df, choices
+
+
+def _every_kind() -> dict[str, Figure]:
+    """One figure of every kind the plots package and the review's figures draw."""
+    from analysis.review import figures
+    from analysis.stats.bias import trim_and_fill
+    from analysis.stats.sensitivity import cumulative
+
+    df = continuous(6, seed=2)
+    grouped = continuous(8, seed=3)
+    res = cumulative(df["yi"], df["vi"], order=np.arange(6), method="REML", labels=df["label"])
+    rng = np.random.default_rng(7)
+    vi = rng.uniform(0.01, 0.2, 15)
+    yi = -0.3 - 1.5 * np.sqrt(vi) + rng.normal(0, 0.05, 15)
+    spec, choices = _spec_frame()
+    snap = {"estimates": {"smd": {"estimate": -0.4, "ci_low": -0.6, "ci_high": -0.2,
+                                  "measure": "SMD"}}}  # fmt: skip
+    comparison = pd.DataFrame({"Definition": ["Any", "Two trials"], "k": [6, 3],
+                               "est": [-0.4, -0.3], "lo": [-0.6, -0.7],
+                               "hi": [-0.2, 0.1]})  # fmt: skip
+    coverage = pd.DataFrame({"k": [3, 6, 12], "DL": [0.85, 0.9, 0.93],
+                             "DL + HKSJ": [0.95, 0.95, 0.95]})  # fmt: skip
+    return {
+        "forest": plots.forest_plot(df, fit(df)),
+        "forest_subgroups": plots.forest_plot(
+            grouped, fit(grouped), subgroups=fit_subgroups(grouped), group="group"
+        ),
+        "forest_ratio": plots.forest_plot(dichotomous(5), fit(dichotomous(5)), measure="RR"),
+        "funnel": plots.funnel_plot(yi, vi, pool(yi, vi, "DL"),
+                                    trim_fill=trim_and_fill(yi, vi, method="DL")),  # fmt: skip
+        "rob_traffic_light": plots.rob_plot(rob_data(5), kind="traffic_light"),
+        "rob_summary": plots.rob_plot(rob_data(5), kind="summary"),
+        "rob_both": plots.rob_plot(rob_data(5), kind="both"),
+        "cumulative": plots.cumulative_plot(res),
+        "prisma": plots.prisma_flow({"records_databases": 10, "records_screened": 8,
+                                     "studies_included": 3},
+                                    exclusion_reasons={"Not TRD": 2}),  # fmt: skip
+        "specification": plots.specification_curve(spec, choices, highlight="s2"),
+        "definition_comparison": figures.definition_comparison_figure(comparison),
+        "history": figures.history_figure([("1.0.0", snap), ("current", snap)], ["smd"]),
+        "coverage": figures.coverage_figure(coverage),
+    }
+
+
+@pytest.fixture(scope="module")
+def every_kind() -> dict[str, Figure]:
+    figs = _every_kind()
+    yield figs
+    plt.close("all")
+
+
+def test_every_figure_kind_has_plot_data(every_kind):
+    for name, fig in every_kind.items():
+        data = fig.plot_data
+        assert isinstance(data, pd.DataFrame) and len(data) and len(data.columns) > 1, name
+        assert list(data.index) == list(range(len(data))), name
+        cells = [str(v) for v in data.to_numpy().ravel()]
+        assert not any(re.search(r"(^|\s)-\d", c) for c in cells), f"{name}: ASCII minus"
+        assert plots.alt_text(fig) == fig.alt_text and not fig.alt_text.startswith("Figure"), name
+
+
+def test_every_text_is_at_least_11_css_pixels(every_kind):
+    """8.25 pt = 11 CSS px at the natural size at which the book shows the figures."""
+    assert plots.MIN_TEXT_PT == 8.25
+    for name, fig in every_kind.items():
+        FigureCanvasAgg(fig).draw()  # legends and tick labels exist once drawn
+        small = [(t.get_text(), t.get_fontsize()) for t in fig.findobj(Text)
+                 if t.get_text().strip() and t.get_fontsize() < plots.MIN_TEXT_PT]  # fmt: skip
+        assert not small, f"{name}: text below {plots.MIN_TEXT_PT} pt: {small[:5]}"
+
+
+def test_note_figure_has_no_plot_data():
+    from analysis.review.figures import note_figure
+
+    fig = note_figure("No data", "Placeholder.")
+    assert fig.plot_data is None and plots.alt_text(fig) == "Placeholder."
+
+
+def test_forest_plot_data_are_the_fitted_numbers():
+    df = continuous(7, seed=11)
+    fitted = fit(df)
+    fig = plots.forest_plot(df, fitted)
+    data = fig.plot_data
+    studies = data[data["Study"].isin(df["label"])]
+    assert list(studies["Study"]) == list(df["label"])  # one row per study, in order
+    z = 1.959963984540054
+    for (_, row), yi, vi, w in zip(studies.iterrows(), df["yi"], df["vi"], fitted.weights,
+                                   strict=True):  # fmt: skip
+        assert _value(row["SMD"]) == pytest.approx(yi, abs=0.005)
+        lo, hi = _ci(row["95% CI"])
+        assert lo == pytest.approx(yi - z * math.sqrt(vi), abs=0.005)
+        assert hi == pytest.approx(yi + z * math.sqrt(vi), abs=0.005)
+        assert float(row["Weight"].rstrip("%")) == pytest.approx(w, abs=0.05)
+        assert int(row["Psychotherapy: Total"]) == df.loc[df["label"] == row["Study"], "n1i"].item()
+    total = data[data["Study"] == "Total (95% CI)"]
+    assert len(total) == 1 and len(data) == 7 + 1 + 1  # studies, pooled row, prediction interval
+    assert _value(total["SMD"].item()) == pytest.approx(fitted.estimate, abs=0.005)
+    assert _ci(total["95% CI"].item()) == pytest.approx((fitted.ci_low, fitted.ci_high), abs=0.005)
+    assert int(total["Control: Total"].item()) == df["n2i"].sum()
+    pi = data[data["Study"] == "Prediction interval"]
+    assert _ci(pi["95% CI"].item()) == pytest.approx((fitted.pi_low, fitted.pi_high), abs=0.005)
+    assert (data["SMD"].str.contains(MINUS) | ~data["SMD"].str.startswith("-")).all()
+
+
+def test_forest_plot_data_subgroups_and_ratio_scale():
+    df = continuous(8, seed=3)
+    sg = fit_subgroups(df)
+    data = plots.forest_plot(df, fit(df), subgroups=sg, group="group").plot_data
+    for g, res in sg.items():
+        sub = data[(data["Subgroup"] == g) & (data["Study"] == "Subtotal (95% CI)")]
+        assert _value(sub["SMD"].item()) == pytest.approx(res.estimate, abs=0.005)
+        assert len(data[(data["Subgroup"] == g) & data["Study"].isin(df["label"])]) == res.k
+    dich = dichotomous(5)
+    fitted = fit(dich)
+    data = plots.forest_plot(dich, fitted, measure="RR").plot_data
+    total = data[data["Study"] == "Total (95% CI)"]
+    assert _value(total["RR"].item()) == pytest.approx(math.exp(fitted.estimate), abs=0.005)
+
+
+def test_funnel_plot_data_has_studies_filled_studies_and_pooled_row():
+    from analysis.stats.bias import trim_and_fill
+
+    rng = np.random.default_rng(7)
+    vi = rng.uniform(0.01, 0.2, 15)
+    yi = -0.3 - 1.5 * np.sqrt(vi) + rng.normal(0, 0.05, 15)
+    tf = trim_and_fill(yi, vi, method="DL")
+    fitted = pool(yi, vi, "DL")
+    names = [f"T{i}" for i in range(15)]
+    data = plots.funnel_plot(yi, vi, fitted, trim_fill=tf, labels=names).plot_data
+    assert list(data["Point"][:15]) == names
+    assert [_value(v) for v in data["SMD"][:15]] == pytest.approx(yi, abs=0.005)
+    assert [_value(v) for v in data["Standard error"][:15]] == pytest.approx(np.sqrt(vi), abs=5e-4)
+    kf = int(np.sum(tf.imputed))
+    assert data["Point"].str.startswith("Imputed").sum() == kf > 0
+    pooled_row = data[data["Point"] == "Pooled estimate"]
+    assert _value(pooled_row["SMD"].item()) == pytest.approx(fitted.estimate, abs=0.005)
+
+
+def test_rob_and_prisma_plot_data():
+    rob = rob_data(4, seed=2)
+    data = plots.rob_plot(rob, kind="traffic_light").plot_data
+    assert list(data["Study"]) == labels_for(4) and len(data.columns) == 1 + len(DOMAINS)
+    first = rob[(rob["study_id"] == labels_for(4)[0]) & (rob["domain"] == "Overall")]
+    assert data.loc[0, "Overall"].lower() == first["judgement"].item()
+    summary = plots.rob_plot(rob, kind="summary").plot_data
+    assert list(summary["Domain"]) == DOMAINS
+    overall = rob[rob["domain"] == "Overall"]["judgement"]
+    assert summary.iloc[-1]["Low (% of studies)"] == f"{100 * (overall == 'low').mean():.0f}%"
+    prisma = plots.prisma_flow(
+        {"records_databases": 1523, "studies_included": 29}, exclusion_reasons={"Not TRD": 41}
+    ).plot_data
+    rows = dict(zip(prisma["Box"], prisma["Number"], strict=True))
+    assert rows["Records identified from: Databases"] == "1523"
+    assert rows["Studies included in review"] == "29"
+    assert rows["Reports excluded: Not TRD"] == "41"
+
+
+def test_cumulative_and_specification_plot_data():
+    from analysis.stats.sensitivity import cumulative
+
+    df = continuous(5, seed=41)
+    res = cumulative(df["yi"], df["vi"], order=np.arange(5), method="REML", labels=df["label"])
+    data = plots.cumulative_plot(res).plot_data
+    assert len(data) == 5 and list(data["k"]) == ["1", "2", "3", "4", "5"]
+    assert [_value(v) for v in data["Cumulative SMD"]] == pytest.approx(res["estimate"], abs=0.005)
+    spec, choices = _spec_frame()
+    data = plots.specification_curve(spec, choices, highlight="s2").plot_data
+    assert list(data["Rank"]) == [str(i) for i in range(1, 7)]
+    assert [_value(v) for v in data["SMD"]] == pytest.approx(spec["estimate"], abs=0.005)
+    assert set(data["Control"]) <= {"Usual care", "Any control"}
+    assert list(data["Primary analysis"]).index("yes") == 2

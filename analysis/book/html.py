@@ -15,8 +15,10 @@ docutils, which escapes text nodes and attribute values itself:
   node, which Sphinx escapes; nothing is parsed as Markdown or HTML, so no escaping here (it
   would show ``&amp;lt;`` to the reader). :func:`analysis.book.report.glue_text` glues plain
   text only;
-* **figures** are PNG images; their alt text is the directive's ``:alt:`` option, an attribute
-  that docutils escapes.
+* **figures** (:func:`figure_html`, glued by :func:`analysis.book.report.glue_figure`): an
+  SVG image at its natural size in a sideways-scrolling region, its alt text generated from
+  the results (escaped here, like the region's label), and the numbers it shows as a
+  :func:`table_html` table in a collapsed ``<details>``.
 
 No page embeds JSON: ``results.json`` is a separate file written with :func:`json.dumps`.
 
@@ -36,7 +38,7 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["TABLE_SCROLL_CLASS", "escape", "table_html", "table_id"]
+__all__ = ["TABLE_SCROLL_CLASS", "escape", "figure_html", "table_html", "table_id"]
 
 #: Class of the scroll container around every table (styled in ``_static/trd-site.css``).
 TABLE_SCROLL_CLASS = "trd-table-scroll"
@@ -117,3 +119,40 @@ def table_html(table: pd.DataFrame, key: str | None = None, precision: int | Non
         label = "Table: " + ", ".join(columns[:4]) + (", ..." if len(columns) > 4 else "")
     return (f'<div class="{TABLE_SCROLL_CLASS}" role="region" tabindex="0" '
             f'aria-label="{escape(label)}">{styler.to_html()}</div>')
+
+
+#: The accessible name of a figure's scroll region (keyboard users can focus it and scroll).
+FIGURE_REGION_LABEL = "Figure (scrolls sideways on small screens)"
+#: The summary of a figure's collapsed table of numbers.
+FIGURE_DATA_SUMMARY = "Numbers shown in this figure"
+
+
+def figure_html(svg: bytes, alt: str, width: int, height: int, table: str | None = None) -> str:
+    """A figure for a page: the SVG ``svg`` as an ``<img>`` (a ``data:`` URL) at its natural
+    size ``width`` x ``height`` CSS pixels, inside a region that scrolls sideways when the page
+    is narrower (``_static/trd-figures.css``), with ``alt`` (escaped) as its alt text, and,
+    when given, ``table`` (HTML from :func:`table_html`, already escaped) in a collapsed
+    ``<details>`` under it.
+
+    The same arguments give the same bytes.
+    """
+    import base64
+
+    data = base64.b64encode(svg).decode("ascii")
+    out = [
+        '<div class="trd-figure">',
+        f'<div class="trd-figure-scroll" role="region" tabindex="0" '
+        f'aria-label="{escape(FIGURE_REGION_LABEL)}">',
+        f'<img class="trd-figure-img" src="data:image/svg+xml;base64,{data}" '
+        f'alt="{escape(alt)}" width="{int(width)}" height="{int(height)}">',
+        "</div>",
+    ]
+    if table is not None:
+        out += [
+            '<details class="trd-figure-data">',
+            f"<summary>{escape(FIGURE_DATA_SUMMARY)}</summary>",
+            table,
+            "</details>",
+        ]
+    out.append("</div>")
+    return "\n".join(out)

@@ -139,22 +139,30 @@ _TOGGLE = re.compile(r'(<a class="(?:current )?reference internal" href="[^"]*">
 
 _TOGGLE_LABEL = '<summary aria-label="Toggle hidden content">'
 _FIGURE = re.compile(r'<figure\b[^>]*\bid="([^"]+)"[^>]*>.*?</figure>', re.DOTALL)
-_SCROLL_LABEL = re.compile(r'(<div class="trd-table-scroll" role="region" tabindex="0") '
-                           r'aria-label="[^"]*"')  # fmt: skip
+_REGION = re.compile(r'(<div class="(?:trd-table-scroll|trd-figure-scroll)" role="region" '
+                     r'tabindex="0") aria-label="[^"]*"')  # fmt: skip
+_DATA_SUMMARY = re.compile(r'(<details class="trd-figure-data">\s*<summary)>')
+_DATA_TABLE = re.compile(r'(<details class="trd-figure-data">.*?<div class="trd-table-scroll" '
+                         r'role="region" tabindex="0") aria-label="[^"]*"', re.DOTALL)  # fmt: skip
 
 
-def _label_tables_by_caption(page: str) -> str:
-    """A table shown as a numbered figure (``{glue:figure}`` of a glued table) gets its scroll
-    container named by the figure's caption (``aria-labelledby``), so that every scroll
-    region of a page has its own name."""
+def _label_regions_by_caption(page: str) -> str:
+    """A scroll region inside a numbered figure or table (``{glue:figure}``) is named by the
+    caption (``aria-labelledby``), and a figure's table of numbers by its summary and the
+    caption, so that every region of a page has its own name ("Fig. 3 Standardised mean
+    differences ...", "Numbers shown in this figure Fig. 3 ...")."""
 
     def one(m: re.Match) -> str:
         block = m.group(0)
-        if "trd-table-scroll" not in block or "<figcaption" not in block:
+        if "<figcaption" not in block or 'role="region"' not in block:
             return block
-        caption_id = f"{m.group(1)}-caption"
-        block = block.replace("<figcaption>", f'<figcaption id="{caption_id}">', 1)
-        return _SCROLL_LABEL.sub(rf'\1 aria-labelledby="{caption_id}"', block, count=1)
+        cap = f"{m.group(1)}-caption"
+        block = block.replace("<figcaption>", f'<figcaption id="{cap}">', 1)
+        if 'class="trd-figure-data"' in block:
+            data = f"{m.group(1)}-data"
+            block = _DATA_SUMMARY.sub(rf'\1 id="{data}">', block, count=1)
+            block = _DATA_TABLE.sub(rf'\1 aria-labelledby="{data} {cap}"', block, count=1)
+        return _REGION.sub(rf'\1 aria-labelledby="{cap}"', block, count=1)
 
     return _FIGURE.sub(one, page)
 
@@ -162,11 +170,11 @@ def _label_tables_by_caption(page: str) -> str:
 def fix_accessible_names(page: str) -> str:
     """Name the search field button by its visible text, name each sidebar ``<summary>`` after
     its chapter, let the "Show code cell source" toggles be named by their visible text, name
-    each captioned table's scroll container by its caption, and give the bibliography's entries
-    list-item roles."""
+    each captioned figure's or table's scroll region by its caption, and give the
+    bibliography's entries list-item roles."""
     page = _SEARCH_FIELD.sub(r"\1", page)
     page = page.replace(_TOGGLE_LABEL, "<summary>")
-    page = _label_tables_by_caption(page)
+    page = _label_regions_by_caption(page)
     page = _TOGGLE.sub(lambda m: (f'{m.group(1)}{m.group(2)}{m.group(3)}<summary aria-label="'
                                   f'Pages of {m.group(2)}">'), page)  # fmt: skip
     return page.replace('role="doc-biblioentry"', 'role="listitem"')

@@ -15,7 +15,8 @@ rob         ``rob_plot``         risk-of-bias traffic-light and summary plots
 cumulative  ``cumulative_plot``  cumulative meta-analysis plot
 specification ``specification_curve`` specification curve with its indicator panel
 prisma      ``prisma_flow``      PRISMA 2020 flow diagram
-_common     ``PALETTE``, ``alt_text`` and the shared layout, text and axis helpers
+_common     ``PALETTE``, ``alt_text``, ``attach``, ``MIN_TEXT_PT`` and the shared layout,
+            text and axis helpers
 
 Accessibility
 -------------
@@ -28,6 +29,12 @@ Accessibility
   never overlaps for 1 to 40 (or more) studies: the figure grows with the number of rows and
   the columns grow with their longest entry.
 
+* Every figure also gets ``fig.plot_data``, a table (pandas DataFrame) of the numbers it
+  shows, formatted as the figure shows them, which the book puts under the figure for readers
+  who cannot see it (``None`` for a figure without data).
+* No text is smaller than :data:`MIN_TEXT_PT` (8.25 pt, 11 CSS px at the natural size at
+  which the book shows the figures).
+
 Each figure also gets a small ``fig.plot_info`` dictionary (kind, number of studies, row
 labels, ...) that tests and notebooks can inspect.
 """
@@ -39,6 +46,8 @@ from analysis._lazy import lazy_exports
 _EXPORTS = {
     "PALETTE": "analysis.plots._common",
     "alt_text": "analysis.plots._common",
+    "attach": "analysis.plots._common",
+    "MIN_TEXT_PT": "analysis.plots._common",
     "forest_plot": "analysis.plots.forest",
     "funnel_plot": "analysis.plots.funnel",
     "rob_plot": "analysis.plots.rob",

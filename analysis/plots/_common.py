@@ -4,7 +4,9 @@ Private to :mod:`analysis.plots`; the public names (:data:`PALETTE`, :func:`alt_
 re-exported there. Nothing here draws a complete figure:
 
 * :data:`PALETTE`, the Okabe–Ito colour-blind-safe palette;
-* :func:`alt_text` and ``_attach`` (the documented ``fig.alt_text`` and ``fig.plot_info``);
+* :func:`alt_text` and :func:`attach` (the documented ``fig.alt_text``, ``fig.plot_info`` and
+  ``fig.plot_data``, the numbers a figure shows as a table for readers who cannot see it);
+* :data:`MIN_TEXT_PT`, the smallest text size of any figure (11 CSS px at natural size);
 * :class:`FittedPool` and :class:`FittedSubgroups`, what the figures read from fitted results
   (the figures draw results fitted by the caller and never pool), RevMan's method labels;
 * ``_text_w``, the width of a string in inches, measured once per (text, size, weight);
@@ -32,7 +34,7 @@ from matplotlib.font_manager import FontProperties
 from matplotlib.lines import Line2D
 from matplotlib.transforms import blended_transform_factory
 
-__all__ = ["PALETTE", "FittedPool", "FittedSubgroups", "alt_text"]
+__all__ = ["MIN_TEXT_PT", "PALETTE", "FittedPool", "FittedSubgroups", "alt_text", "attach"]
 
 PALETTE: dict[str, str] = {
     "black": "#000000",
@@ -47,6 +49,9 @@ PALETTE: dict[str, str] = {
 
 _RATIO_MEASURES = {"RR", "OR", "HR", "IRR", "ROM", "PETO OR", "RISK RATIO", "ODDS RATIO"}
 _MINUS = "\N{MINUS SIGN}"
+#: The smallest text size (points) in any figure: 8.25 pt is 11 CSS pixels when the figure is
+#: shown at its natural size (1 pt = 4/3 px), as the book shows it.
+MIN_TEXT_PT = 8.25
 _GAP = 0.16  # inches between table columns
 _MARGIN = 0.15  # outer margin, inches
 
@@ -78,11 +83,44 @@ def alt_text(fig: Figure) -> str:
     return "Figure: " + "; ".join(parts) if parts else "Figure without a description."
 
 
-def _attach(fig: Figure, text: str, **info: Any) -> Figure:
+def attach(fig: Figure, text: str, *, data: pd.DataFrame | None = None, **info: Any) -> Figure:
+    """Attach the alt text ``text`` (``fig.alt_text``), the numbers the figure shows
+    (``fig.plot_data``) and ``info`` (``fig.plot_info``) to ``fig``, and return it.
+
+    ``data`` is a table for readers who cannot see the figure (the book shows it under the
+    figure): reader-facing column names, numbers formatted as the figure shows them (with a
+    typographic minus), no index. ``None`` for a figure that shows no data.
+    """
     fig.alt_text = " ".join(text.split())  # type: ignore[attr-defined]
     fig._alt_text = fig.alt_text  # type: ignore[attr-defined]
     fig.plot_info = info  # type: ignore[attr-defined]
+    fig.plot_data = None if data is None else data.reset_index(drop=True)  # type: ignore[attr-defined]
     return fig
+
+
+_attach = attach
+
+
+def _frame(
+    records: Sequence[Mapping[str, Any]], columns: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """A ``plot_data`` table from row dicts: columns in first-seen order (or ``columns``), every
+    cell a string, missing cells empty."""
+    if columns is None:
+        columns = list(dict.fromkeys(c for r in records for c in r))
+    return pd.DataFrame(
+        [[str(r.get(c, "")) for c in columns] for r in records], columns=list(columns)
+    )
+
+
+def _smaller(fs: float, by: float) -> float:
+    """``fs - by`` points, but never below :data:`MIN_TEXT_PT`."""
+    return max(fs - by, MIN_TEXT_PT)
+
+
+def _ci_text(lo: float, hi: float, d: int = 2) -> str:
+    """A confidence interval for a ``plot_data`` cell: ``"−0.56 to −0.21"``."""
+    return f"{_num(lo, d)} to {_num(hi, d)}"
 
 
 @lru_cache(maxsize=1)
@@ -296,7 +334,7 @@ def _default_limits(points: np.ndarray, bounds: np.ndarray, log: bool) -> tuple[
 
 def _set_effect_axis(ax: Any, lo: float, hi: float, log: bool, fontsize: float) -> None:
     """Apply analysis-scale limits ``lo``/``hi`` (log units if ``log``) with tidy ticks."""
-    ax.tick_params(axis="x", labelsize=fontsize - 1, length=3, pad=2)
+    ax.tick_params(axis="x", labelsize=_smaller(fontsize, 1), length=3, pad=2)
     if log:
         ax.set_xscale("log")
         ax.set_xlim(math.exp(lo), math.exp(hi))
@@ -447,7 +485,7 @@ def _table_figure(
         _text_w(panel_header[1], fs, "bold") + 0.1,
     )
     if favours:
-        panel_width = max(panel_width, 2 * max(_text_w(f, fs - 1) for f in favours) + 0.3)
+        panel_width = max(panel_width, 2 * max(_text_w(f, _smaller(fs, 1)) for f in favours) + 0.3)
     px0 = text_end + 0.3
     px1 = px0 + panel_width
     foot_fs = fs - 0.5
@@ -594,6 +632,6 @@ def _favours_labels(lay: _Layout, null_disp: float, favours: tuple[str, str]) ->
             textcoords="offset points",
             ha=ha,
             va="center",
-            fontsize=fs - 1,
+            fontsize=_smaller(fs, 1),
             annotation_clip=False,
         )

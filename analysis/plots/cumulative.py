@@ -13,9 +13,11 @@ from analysis.plots._common import (
     PALETTE,
     _attach,
     _ci_segments,
+    _ci_text,
     _Col,
     _default_limits,
     _favours_labels,
+    _frame,
     _is_ratio,
     _num,
     _plain,
@@ -105,6 +107,7 @@ def cumulative_plot(
     cols.append(_Col("effect", f"{measure} [{lvl}]", "right"))
     kcol = df["k"].to_numpy() if "k" in df.columns else np.arange(1, n + 1)
     rows = []
+    records: list[dict[str, str]] = []
     for i in range(n):
         cells = {
             "label": step_labels[i],
@@ -118,6 +121,14 @@ def cumulative_plot(
             i2 = float(df["i2"].iloc[i])
             cells["i2"] = f"{i2:.0f}%" if np.isfinite(i2) else "\N{EN DASH}"
         rows.append(_Row("step", cells, bold=(i == n - 1)))
+        rec = {"Study added": step_labels[i], "k": cells["k"]}
+        if has_tau:
+            rec["τ²"] = cells["tau2"]
+        if has_i2:
+            rec["I²"] = cells["i2"]
+        rec[f"Cumulative {measure}"] = _num(disp(est[i]), decimals)
+        rec[lvl] = _ci_text(disp(lo[i]), disp(hi[i]), decimals)
+        records.append(rec)
     lay = _table_figure(
         cols,
         rows,
@@ -176,4 +187,4 @@ def cumulative_plot(
         txt += f" The final interval excludes the null ({side.lower()})."
     else:
         txt += " The final interval includes the null value."
-    return _attach(lay.fig, txt, kind="cumulative", k=n, labels=step_labels)
+    return _attach(lay.fig, txt, data=_frame(records), kind="cumulative", k=n, labels=step_labels)

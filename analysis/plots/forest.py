@@ -21,10 +21,12 @@ from analysis.plots._common import (
     _cell,
     _check_weights,
     _ci_segments,
+    _ci_text,
     _Col,
     _decimals,
     _default_limits,
     _favours_labels,
+    _frame,
     _is_ratio,
     _method_label,
     _model_text,
@@ -469,6 +471,36 @@ def forest_plot(
         )
     _favours_labels(lay, disp(null), favours)
 
+    # ---- the numbers shown, as a table (one row per study, subtotal, total, prediction interval)
+    effect_col = measure
+    records: list[dict[str, str]] = []
+    current = ""
+    for r_idx, r in enumerate(rows):
+        if r.kind == "group":
+            current = r.cells["label"]
+            continue
+        payload = next((p for _, ri, p in plot_items if ri == r_idx), None)
+        if r.kind == "study":
+            est, a, b = y[payload], lo[payload], hi[payload]
+        elif r.kind in {"subtotal", "total"}:
+            est, a, b = payload.estimate, payload.ci_low, payload.ci_high
+        elif r.kind == "pi":
+            est, a, b = math.nan, payload.pi_low, payload.pi_high
+        else:
+            continue
+        rec: dict[str, str] = {}
+        if blocks:
+            rec["Subgroup"] = current if r.kind in {"study", "subtotal"} else ""
+        rec["Study"] = r.cells["label"]
+        for ai, (arm, sub) in enumerate((arm_map or {}).items()):
+            for j, hdr in enumerate(sub):
+                rec[f"{arm}: {hdr}"] = r.cells.get(f"arm{ai}_{j}", "")
+        rec["Weight"] = r.cells.get("weight", "")
+        rec[effect_col] = "" if r.kind == "pi" else _num(disp(est), decimals)
+        rec[lvl] = _ci_text(disp(a), disp(b), decimals)
+        records.append(rec)
+    table = _frame(records)
+
     # ---- alt text
     ci_txt = (
         f"{_plain(disp(overall.estimate))} ({pct:g}% CI {_plain(disp(overall.ci_low))} "
@@ -508,6 +540,7 @@ def forest_plot(
     return _attach(
         lay.fig,
         txt,
+        data=table,
         kind="forest",
         k=k,
         labels=labels,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -19,9 +19,12 @@ from analysis.plots._common import (
     FittedPool,
     _attach,
     _check_weights,
+    _ci_text,
+    _frame,
     _get,
     _is_ratio,
     _model_text,
+    _num,
     _plain,
 )
 
@@ -43,6 +46,7 @@ def funnel_plot(
     pseudo_ci: bool = True,
     title: str | None = None,
     figsize: tuple[float, float] = (6.0, 5.2),
+    labels: Sequence[str] | None = None,
 ) -> Figure:
     """Contour-enhanced funnel plot of a fitted meta-analysis, optionally with trim-and-fill.
 
@@ -85,12 +89,15 @@ def funnel_plot(
         Axes title.
     figsize : (float, float)
         Figure size in inches.
+    labels : sequence of str, optional
+        Study labels, for ``fig.plot_data`` only (default ``"Study 1"``, ``"Study 2"``, ...).
 
     Returns
     -------
     matplotlib.figure.Figure
-        With ``fig.alt_text`` and ``fig.plot_info`` (``kind``, ``k``, ``k_filled``,
-        ``pooled``).
+        With ``fig.alt_text``, ``fig.plot_data`` (each study's effect and standard error, the
+        imputed studies, the pooled estimate with its CI and the adjusted estimate) and
+        ``fig.plot_info`` (``kind``, ``k``, ``k_filled``, ``pooled``).
 
     Raises
     ------
@@ -137,7 +144,7 @@ def funnel_plot(
     ax = fig.add_subplot()
     grid = np.linspace(0, se_max, 200)
     shades = ("0.62", "0.78", "0.92")
-    labels = (f"{c2:g} < p < {c1:g}", f"{c3:g} < p < {c2:g}", f"p < {c3:g}")
+    contour_labels = (f"{c2:g} < p < {c1:g}", f"{c3:g} < p < {c2:g}", f"p < {c3:g}")
     edges = (z1, z2, z3, None)
     for j in range(3):
         inner = edges[j] * grid
@@ -147,7 +154,7 @@ def funnel_plot(
                 grid, disp(s * inner), disp(s * outer), color=shades[j], lw=0, zorder=0
             )
     handles: list[Any] = [Patch(facecolor="white", edgecolor="0.5", label=f"p > {c1:g}")]
-    handles += [Patch(facecolor=shades[j], label=labels[j]) for j in range(3)]
+    handles += [Patch(facecolor=shades[j], label=contour_labels[j]) for j in range(3)]
     ax.plot(disp(np.zeros(2)), [0, se_max], color="0.3", lw=0.8, zorder=1)
     if pseudo_ci:
         zc = special.ndtri(0.975)
@@ -227,7 +234,7 @@ def funnel_plot(
     ax.set_ylabel("Standard error")
     if title:
         ax.set_title(title, fontsize=11, fontweight="bold")
-    fig.legend(handles=handles, loc="outside lower center", ncols=3, fontsize=8, frameon=False)
+    fig.legend(handles=handles, loc="outside lower center", ncols=3, fontsize=9, frameon=False)
 
     txt = (
         f"Contour-enhanced funnel plot of {k} {'study' if k == 1 else 'studies'} "
@@ -245,4 +252,28 @@ def funnel_plot(
         if adjusted_estimate is not None:
             txt += f"; adjusted estimate {_plain(float(disp(adjusted_estimate)))}"
         txt += "."
-    return _attach(fig, txt, kind="funnel", k=k, k_filled=kf, pooled=pooled)
+    names = [str(s) for s in labels] if labels is not None else [f"Study {i + 1}" for i in range(k)]
+    if len(names) != k:
+        raise ValueError(f"{len(names)} labels for {k} studies")
+    lvl = f"{float(pooled.level) * 100:g}% CI"
+    effect = f"{measure}{' (log scale)' if log else ''}"
+    records = [
+        {"Point": names[i], effect: _num(float(disp(y[i]))), "Standard error": _num(se[i], 3)}
+        for i in range(k)
+    ]
+    for j in range(kf):
+        fyj, fsj = float(fy[j]), float(np.sqrt(fv[j]))  # type: ignore[index]
+        records.append(
+            {
+                "Point": f"Imputed study {j + 1} (trim-and-fill)",
+                effect: _num(float(disp(fyj))),
+                "Standard error": _num(fsj, 3),
+            }
+        )
+    ci = _ci_text(float(disp(pooled.ci_low)), float(disp(pooled.ci_high)))
+    records.append({"Point": "Pooled estimate", effect: _num(float(disp(estimate))), lvl: ci})
+    if adjusted_estimate is not None and np.isfinite(adjusted_estimate):
+        adj = _num(float(disp(adjusted_estimate)))
+        records.append({"Point": "Adjusted estimate (trim-and-fill)", effect: adj})
+    table = _frame(records, ["Point", effect, "Standard error", lvl])
+    return _attach(fig, txt, data=table, kind="funnel", k=k, k_filled=kf, pooled=pooled)

@@ -3,6 +3,7 @@ e.g. other methods, and further study categories such as ongoing studies)."""
 
 from __future__ import annotations
 
+import re
 import textwrap
 from collections.abc import Mapping
 
@@ -14,6 +15,7 @@ from analysis.plots._common import (
     _MARGIN,
     PALETTE,
     _attach,
+    _frame,
     _text_w,
 )
 
@@ -253,5 +255,19 @@ def prisma_flow(
         txt += " Reasons for exclusion: " + "; ".join(r.strip() for r in reasons) + "."
     if others:
         txt += " Also: " + "; ".join(others) + "."
+    records = []
+    for lines in boxes.values():
+        head = ""
+        for line in lines:
+            m = re.fullmatch(r"(.*) \(n = (.*)\)", line.strip())
+            if m is None:
+                head = line.strip().rstrip(":")
+                continue
+            item = m.group(1).strip()
+            if line.startswith("  ") and head:
+                item = f"{head}: {item}"
+            elif not line.startswith("  "):
+                head = item
+            records.append({"Box": item, "Number": m.group(2)})
     k = counts.get("studies_included")
-    return _attach(fig, txt, kind="prisma", k=k, boxes=texts)
+    return _attach(fig, txt, data=_frame(records), kind="prisma", k=k, boxes=texts)

@@ -18,6 +18,8 @@ from analysis.plots._common import (
     _MINUS,
     PALETTE,
     _attach,
+    _frame,
+    _smaller,
     _text_w,
 )
 
@@ -216,7 +218,7 @@ def rob_plot(
                 _ROB_SYMBOL[cat],
                 ha="center",
                 va="center",
-                fontsize=fs - 1,
+                fontsize=_smaller(fs, 1),
                 fontweight="bold",
                 color=_ROB_TEXTCOLOR[cat],
             )
@@ -341,7 +343,7 @@ def rob_plot(
                 )
         ax2.set_yticks(range(len(doms)), doms, fontsize=fs)
         ax2.tick_params(axis="y", length=0, pad=6)
-        ax2.tick_params(axis="x", labelsize=fs - 1)
+        ax2.tick_params(axis="x", labelsize=_smaller(fs, 1))
         ax2.xaxis.set_major_locator(ticker.FixedLocator([0, 25, 50, 75, 100]))
         ax2.xaxis.set_major_formatter(ticker.FuncFormatter(lambda t, _: f"{t:g}%"))
         for s in ("top", "right", "left"):
@@ -366,6 +368,26 @@ def rob_plot(
             frameon=False,
         )
 
+    if kind == "summary":
+        basis = "weight" if weights is not None else "studies"
+        records = []
+        for d in doms:
+            sub = df[df["domain"] == d]
+            w = sub["study"].map(lambda s: float(w_map.get(s, 0.0))).to_numpy()
+            tot = w.sum()
+            rec = {"Domain": d}
+            for cat in _ROB_CATS:
+                share = 100 * w[(sub["judgement"] == cat).to_numpy()].sum() / tot if tot else 0.0
+                rec[f"{cat_label[cat]} (% of {basis})"] = f"{share:.0f}%"
+            records.append(rec)
+        table = _frame(records)
+    else:
+        heads = {d: d if codes[d] == "Overall" else f"{codes[d]}: {d}" for d in doms}
+        table = _frame(
+            [{"Study": s} | {heads[d]: cat_label[grid[(s, d)]] if (s, d) in grid else ""
+                             for d in doms} for s in studies],
+            ["Study", *heads.values()],
+        )  # fmt: skip
     counts = df[df["domain"] == doms[-1]]["judgement"].value_counts()
     last = doms[-1]
     summary = ", ".join(f"{int(counts.get(c, 0))} {cat_label[c].lower()}" for c in _ROB_CATS)
@@ -380,4 +402,4 @@ def rob_plot(
         f"and symbols: plus = low, question mark = {mid_label.lower()}, minus = high. "
         f"{'Overall' if last.lower() == 'overall' else 'In domain ' + last}: {summary}."
     )
-    return _attach(fig, txt, kind="rob", k=len(studies), studies=studies, domains=doms)
+    return _attach(fig, txt, data=table, kind="rob", k=len(studies), studies=studies, domains=doms)

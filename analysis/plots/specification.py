@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from analysis.plots._common import PALETTE, _attach
+from analysis.plots._common import PALETTE, _attach, _ci_text, _frame, _num
 
 __all__ = ["specification_curve"]
 
@@ -133,5 +133,16 @@ def specification_curve(
         f"{est.min():.2f} to {est.max():.2f}; {favour} confidence intervals lie below "
         f"{null:g}; an indicator panel shows the choices of each specification."
     )
-    return _attach(fig, text, kind="specification_curve", n=n, excluding_null=int(excl.sum()),
-                   highlight_rank=hl_rank)  # fmt: skip
+    option_label = {(name, key): label for name, key, label in rows}
+    records = []
+    for i in range(n):
+        rec = {"Rank": str(i + 1)}
+        for name, (clabel, _opts) in choices.items():
+            rec[clabel] = option_label.get((name, df[name].iloc[i]), str(df[name].iloc[i]))
+        rec[measure] = _num(est[i])
+        rec["95% CI"] = _ci_text(lo[i], hi[i])
+        if hl_rank is not None:
+            rec["Primary analysis"] = "yes" if i + 1 == hl_rank else ""
+        records.append(rec)
+    return _attach(fig, text, data=_frame(records), kind="specification_curve", n=n,
+                   excluding_null=int(excl.sum()), highlight_rank=hl_rank)  # fmt: skip

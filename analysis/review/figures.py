@@ -1,6 +1,9 @@
 """Figures of the review's analyses: the fitted results of the review layer, drawn by
 :mod:`analysis.plots`.
 
+Every figure carries an alt text (``fig.alt_text``) and the numbers it shows as a table
+(``fig.plot_data``; :func:`analysis.plots.attach`), which the book puts under the figure.
+
 Everything that is pooled here is pooled once, with the same model as the analysis it shows,
 and handed to the plotting functions, which only draw.
 """
@@ -15,9 +18,24 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from analysis.plots import attach
 from analysis.review.analyses import MetaAnalysis
 from analysis.stats.pooling import pool, resolve_test
 from analysis.stats.subgroups import subgroups
+
+_MINUS = "\N{MINUS SIGN}"
+
+
+def _num(x: Any, d: int = 2) -> str:
+    """``x`` with ``d`` decimals and a typographic minus, as the figures show it."""
+    v = round(float(x), d)
+    return f"{v + 0.0:.{d}f}".replace("-", _MINUS)
+
+
+def _plain(x: Any, d: int = 2) -> str:
+    """``x`` with ``d`` decimals and an ASCII minus (alt text, for screen readers)."""
+    return _num(x, d).replace(_MINUS, "-")
+
 
 __all__ = [
     "coverage_figure",
@@ -77,8 +95,7 @@ def note_figure(text: str, alt: str) -> Figure:
     ax = fig.add_subplot()
     ax.axis("off")
     ax.text(0.5, 0.5, text, ha="center", va="center")
-    fig.alt_text = alt  # type: ignore[attr-defined]
-    return fig
+    return attach(fig, alt)
 
 
 def forest_or_note(ma: MetaAnalysis, group: Sequence[str] | np.ndarray | None = None) -> Figure:
@@ -137,7 +154,21 @@ def definition_comparison_figure(comparison: pd.DataFrame) -> Figure:
     ax.set_xlabel("SMD with 95% CI (negative favours psychotherapy)")
     ax.set_ylim(-0.7, len(ok) - 0.3)
     fig.tight_layout()
-    return fig
+    parts = [f"{d} (k = {k}): {_plain(e)} ({_plain(lo)} to {_plain(hi)})"
+             for d, k, e, lo, hi in ok.iloc[::-1][["Definition", "k", "est", "lo", "hi"]]
+             .itertuples(index=False)]  # fmt: skip
+    alt = (f"Dot-and-whisker plot of the pooled standardised mean difference (SMD) with its 95% "
+           f"confidence interval under each of {len(ok)} definitions of treatment-resistant "
+           f"depression, with a vertical line at no effect (negative values favour "
+           f"psychotherapy): " + "; ".join(parts) + ".")  # fmt: skip
+    data = pd.DataFrame({
+        "Definition": [str(d) for d in ok["Definition"].iloc[::-1]],
+        "k": [str(int(k)) for k in ok["k"].iloc[::-1]],
+        "SMD": [_num(e) for e in ok["est"].iloc[::-1]],
+        "95% CI": [f"{_num(a)} to {_num(b)}" for a, b in zip(ok["lo"].iloc[::-1],
+                                                         ok["hi"].iloc[::-1], strict=True)],
+    })  # fmt: skip
+    return attach(fig, alt, data=data)
 
 
 def history_figure(series: list[tuple[str, dict[str, Any]]], keys: Sequence[str]) -> Figure:
@@ -145,6 +176,8 @@ def history_figure(series: list[tuple[str, dict[str, Any]]], keys: Sequence[str]
     (``(name, snapshot)`` pairs, oldest first), dashed line at the null (log axis for ratios)."""
     fig = Figure(figsize=(3.2 * len(keys), 3.2))
     axes = fig.subplots(1, len(keys), squeeze=False)[0]
+    records: list[dict[str, str]] = []
+    parts: list[str] = []
     for ax, key in zip(axes, keys, strict=True):
         xs, est, lo, hi, measure = [], [], [], [], ""
         for i, (_name, snap) in enumerate(series):
@@ -155,6 +188,9 @@ def history_figure(series: list[tuple[str, dict[str, Any]]], keys: Sequence[str]
                 lo.append(e["ci_low"])
                 hi.append(e["ci_high"])
                 measure = e["measure"]
+                ci = f"{_num(e['ci_low'])} to {_num(e['ci_high'])}"
+                records.append({"Estimate": key, "Version": _name, "Measure": e["measure"],
+                                "Estimate value": _num(e["estimate"]), "95% CI": ci})  # fmt: skip
         ratio = measure in ("RR", "OR")
         if xs:
             e_, l_, h_ = map(np.asarray, (est, lo, hi))
@@ -169,8 +205,20 @@ def history_figure(series: list[tuple[str, dict[str, Any]]], keys: Sequence[str]
         ax.set_xlim(-0.6, len(series) - 0.4)
         ax.set_title(key, fontsize=9)
         ax.set_ylabel(measure or "estimate")
+        if xs:
+            first, last = series[xs[0]][0], series[xs[-1]][0]
+            parts.append(f"{key} ({measure}): {_plain(est[0])} ({_plain(lo[0])} to "
+                         f"{_plain(hi[0])}) in {first}, {_plain(est[-1])} "
+                         f"({_plain(lo[-1])} to {_plain(hi[-1])}) in {last}")  # fmt: skip
+        else:
+            parts.append(f"{key}: no trial data yet")
     fig.tight_layout()
-    return fig
+    alt = (f"{len(keys)} panels, one per key estimate, each showing the point estimate and 95% "
+           f"confidence interval in each of {len(series)} versions "
+           f"({', '.join(name for name, _ in series)}), with a dashed line at the null value. "
+           + "; ".join(parts) + ".")  # fmt: skip
+    return attach(fig, alt, data=pd.DataFrame.from_records(
+        records, columns=["Estimate", "Version", "Measure", "Estimate value", "95% CI"]))
 
 
 def coverage_figure(coverage: pd.DataFrame) -> Figure:
@@ -184,9 +232,21 @@ def coverage_figure(coverage: pd.DataFrame) -> Figure:
     ax.axvspan(6, 12, color="#dde8f3", zorder=0, label="typical TRD review (6–12 trials)")
     ax.set_xlabel("Number of trials (k)")
     ax.set_ylabel("Coverage of the 95% CI (%)")
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=9, loc="lower right")
     fig.tight_layout()
-    return fig
+    ks = coverage["k"].to_numpy()
+    dl, hk = 100 * coverage["DL"].to_numpy(), 100 * coverage["DL + HKSJ"].to_numpy()
+    alt = (f"Line chart of the simulated coverage of nominal 95% confidence intervals against "
+           f"the number of trials from {ks.min()} to {ks.max()}: DerSimonian–Laird from "
+           f"{dl.min():.0f}% to {dl.max():.0f}%, with the HKSJ adjustment from {hk.min():.0f}% "
+           f"to {hk.max():.0f}%; a dashed reference line at 95% and a shaded band from 6 to 12 "
+           "trials.")  # fmt: skip
+    data = pd.DataFrame({
+        "Number of trials (k)": [str(int(k)) for k in ks],
+        "Coverage, DerSimonian–Laird (%)": [f"{v:.1f}" for v in dl],
+        "Coverage, DerSimonian–Laird + HKSJ (%)": [f"{v:.1f}" for v in hk],
+    })  # fmt: skip
+    return attach(fig, alt, data=data)
 
 
 def funnel(ma: MetaAnalysis, trimfill: Any | None) -> Figure | None:
@@ -197,4 +257,4 @@ def funnel(ma: MetaAnalysis, trimfill: Any | None) -> Figure | None:
     from analysis.plots import funnel_plot
 
     return funnel_plot(ma.table["yi"], ma.table["vi"], pooled=ma.result, trim_fill=trimfill,
-                       measure=ma.measure)  # fmt: skip
+                       measure=ma.measure, labels=list(ma.table["label"]))  # fmt: skip
