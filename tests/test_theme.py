@@ -99,6 +99,23 @@ def test_captioned_table_scroll_region_is_named_by_its_caption():
     assert 'aria-label="Table: C"' in new  # a table outside a figure keeps its own name
 
 
+def test_figure_and_its_numbers_are_named_by_the_caption():
+    page = (
+        '<figure class="align-default" id="fig-x"><div class="trd-figure">'
+        '<div class="trd-figure-scroll" role="region" tabindex="0" aria-label="Figure">'
+        '<img class="trd-figure-img" alt="a"></div>\n<details class="trd-figure-data">\n'
+        '<summary>Numbers shown in this figure</summary>\n<div class="trd-table-scroll" '
+        'role="region" tabindex="0" aria-label="Table: Study"><table></table></div>'
+        '</details></div><figcaption>\n<p>Fig. 1 Caption</p></figcaption></figure>'
+    )
+    new = theme.fix_accessible_names(page)
+    assert '<div class="trd-figure-scroll" role="region" tabindex="0" ' \
+           'aria-labelledby="fig-x-caption">' in new
+    assert '<summary id="fig-x-data">' in new
+    assert 'aria-labelledby="fig-x-data fig-x-caption"' in new
+    assert "aria-label=" not in new
+
+
 @pytest.mark.parametrize(
     ("body", "dropped"),
     [

@@ -138,6 +138,9 @@ _TOGGLE = re.compile(r'(<a class="(?:current )?reference internal" href="[^"]*">
 
 
 _TOGGLE_LABEL = '<summary aria-label="Toggle hidden content">'
+#: The primary sidebar (book title, search, table of contents): a landmark, so that all of the
+#: page's content is in one (axe: region).
+_SIDEBAR = '<div id="pst-primary-sidebar" class="bd-sidebar-primary bd-sidebar">'
 _FIGURE = re.compile(r'<figure\b[^>]*\bid="([^"]+)"[^>]*>.*?</figure>', re.DOTALL)
 _REGION = re.compile(r'(<div class="(?:trd-table-scroll|trd-figure-scroll)" role="region" '
                      r'tabindex="0") aria-label="[^"]*"')  # fmt: skip
@@ -173,6 +176,7 @@ def fix_accessible_names(page: str) -> str:
     each captioned figure's or table's scroll region by its caption, and give the
     bibliography's entries list-item roles."""
     page = _SEARCH_FIELD.sub(r"\1", page)
+    page = page.replace(_SIDEBAR, _SIDEBAR[:-1] + ' role="complementary" aria-label="Book">')
     page = page.replace(_TOGGLE_LABEL, "<summary>")
     page = _label_regions_by_caption(page)
     page = _TOGGLE.sub(lambda m: (f'{m.group(1)}{m.group(2)}{m.group(3)}<summary aria-label="'
