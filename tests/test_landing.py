@@ -125,3 +125,27 @@ def test_outcome_brief_drops_only_the_subject(trials):
     brief = headline.outcome_brief(trials, "dropout.rr.overall", ma)
     assert full.endswith(brief) and len(brief) < len(full)
     assert brief[0].islower()
+
+
+def test_mathjax_only_on_pages_with_their_own_math():
+    """The landing page (root of the table of contents) has no mathematics and must not load
+    MathJax for the formulas of the pages in its toctree (analysis.book.mathjax)."""
+    from analysis.book import mathjax
+
+    domain = SimpleNamespace(data={"has_equations": {"chapters/methods": True}})
+    app = SimpleNamespace(config=SimpleNamespace(mathjax_path="mathjax/tex-chtml-full.mjs"),
+                          env=SimpleNamespace(get_domain=lambda name: domain))  # fmt: skip
+    for page, kept in (("chapters/index", 1), ("chapters/methods", 2)):
+        scripts = [SimpleNamespace(filename="_static/mathjax/tex-chtml-full.mjs?v=1"),
+                   SimpleNamespace(filename="_static/other.js")]  # fmt: skip
+        context = {"script_files": scripts}
+        mathjax._own_math_only(app, page, "page.html", context, None)
+        assert len(context["script_files"]) == kept, page
+        assert context["script_files"][-1].filename == "_static/other.js"
+
+
+def test_landing_page_has_no_mathematics():
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "chapters" / "index.md").read_text("utf-8")
+    assert "$" not in text and "{math}" not in text
