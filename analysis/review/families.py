@@ -58,25 +58,38 @@ class Family:
         Short name used in tables and sentences (``"third-wave therapies"``).
     codes
         The ``modality`` codes of ``studies.csv`` in the family.
+    plain
+        The family in plain words for readers who do not know the abbreviations (the landing
+        page); empty means ``short``.
     """
 
     slug: str
     title: str
     short: str
     codes: tuple[str, ...]
+    plain: str = ""
+
+    @property
+    def plain_name(self) -> str:
+        """``plain``, or ``short`` when there is no plain name."""
+        return self.plain or self.short
 
 
 #: The six families of the book's "Psychotherapies" part, in the order of its pages.
 FAMILIES: tuple[Family, ...] = (
     Family("cbt", "CBT, cognitive therapy, behavioural activation", "CBT and related",
-           ("CBT", "CT", "BA")),
-    Family("cbasp", "CBASP", "CBASP", ("CBASP",)),
+           ("CBT", "CT", "BA"), "CBT"),
+    Family("cbasp", "CBASP", "CBASP", ("CBASP",),
+           "CBASP (a CBT for chronic depression)"),
     Family("third-wave", "Mindfulness-, acceptance- and compassion-based",
-           "third-wave therapies", ("MBCT", "DBT", "CFT")),
-    Family("ipt", "Interpersonal psychotherapy", "IPT", ("IPT", "IPT+OT")),
+           "third-wave therapies", ("MBCT", "DBT", "CFT"),
+           "mindfulness-based and related therapy"),
+    Family("ipt", "Interpersonal psychotherapy", "IPT", ("IPT", "IPT+OT"),
+           "interpersonal therapy"),
     Family("psychodynamic", "Psychodynamic (ISTDP, LTPP)", "psychodynamic therapies",
-           ("ISTDP", "LTPP")),
-    Family("other", "Other approaches", "other therapies", ("BODY", "TF-CBT", "other")),
+           ("ISTDP", "LTPP"), "psychodynamic therapy"),
+    Family("other", "Other approaches", "other therapies", ("BODY", "TF-CBT", "other"),
+           "other therapies"),
 )  # fmt: skip
 _BY_SLUG = {f.slug: f for f in FAMILIES}
 _BY_CODE = {code: f for f in FAMILIES for code in f.codes}
