@@ -11,6 +11,7 @@ GLOSSARY = ROOT / "chapters" / "glossary.md"
 TERM_ROLE = re.compile(r"\{term\}`(?:[^`<]*<([^>`]+)>|([^`]+))`")
 #: Pages a reader reaches first for results and methods: each links at least this many terms.
 KEY_PAGES = {
+    "chapters/index.md": 3,
     "chapters/how-to-read.md": 8,
     "chapters/results/symptoms.md": 5,
     "chapters/results/summary-of-findings.md": 3,
