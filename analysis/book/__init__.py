@@ -1,7 +1,12 @@
 """Book tooling: build pipeline, staging, glue and results publishing, command line.
 
 report      glue texts, figures and tables into pages; record results for ``results.json``
-html        the one place that turns data text into HTML (escaped, deterministic tables)
+html        the one place that turns data text into HTML (escaped, deterministic tables and
+            figures, each in a named scroll region)
+theme       Sphinx extension: icons as inline SVG (no Font Awesome script), per-page scripts
+            (MathJax only with math), accessible names for the theme's controls
+tables      Sphinx extension: glued tables (names ``tbl-*``) numbered as tables
+launch      Sphinx extension: launch buttons only on pages with a notebook to open
 build       the pipeline: validate, execute what changed, stage, render, publish atomically
 discovery   the notebooks of ``_toc.yml`` and expanded templates
 cache       cache keys and the decision to reuse a cached execution
