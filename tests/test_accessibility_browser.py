@@ -119,3 +119,16 @@ def test_mathjax_exactly_where_there_is_math(audit):
         f"MathJax loaded without math: {sorted(loads - with_math)}; "
         f"math without MathJax: {sorted(with_math - loads)}"
     )
+
+
+EXPLORER = "chapters/trd/explorer-multiverse.html"
+EXPLORER_BUDGET_BYTES = 1_500_000  # issue #14: the explorer page stays under 1.5 MB
+
+
+def test_explorer_page_weight(audit):
+    """The multiverse explorer, with the JSON it loads, stays under its budget."""
+    assert EXPLORER in audit.pages, f"{EXPLORER} was not audited"
+    view = audit.pages[EXPLORER]["desktop"]
+    assert 0 < view.weight_bytes < EXPLORER_BUDGET_BYTES, (
+        f"{EXPLORER} loads {view.weight_bytes} bytes (budget {EXPLORER_BUDGET_BYTES})"
+    )
