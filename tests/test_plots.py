@@ -180,8 +180,28 @@ def count_labels(fig: Figure, labels: list[str]) -> int:
 def check_alt(fig: Figure, k: int) -> str:
     text = plots.alt_text(fig)
     assert text and text == fig.alt_text
-    assert f"{k} stud" in text
+    assert re.search(rf"\b{k} (comparison|stud)", text), text
     return text
+
+
+def test_forest_alt_names_comparisons_whose_interval_excludes_the_pooled_estimate():
+    """The alt text says which comparisons lie away from the pooled estimate (their 95% CI,
+    y +/- 1.96 sqrt(v), excludes it), as a sighted reader sees on the plot."""
+    yi = np.array([-0.3, -0.25, -0.35, -0.2, -1.6])
+    vi = np.array([0.02, 0.03, 0.025, 0.04, 0.03])
+    labels = ["A 2001", "B 2002", "C 2003", "D 2004", "Far 2005"]
+    fit = pool(yi, vi, method="REML")
+    z = 1.959963984540054
+    away = [lab for lab, y, v in zip(labels, yi, vi, strict=True)
+            if y - z * np.sqrt(v) > fit.estimate or y + z * np.sqrt(v) < fit.estimate]  # fmt: skip
+    assert away == ["Far 2005"]  # the example is what it claims to be
+    fig = plots.forest_plot(pd.DataFrame({"label": labels, "yi": yi, "vi": vi}), fit, measure="SMD")
+    text = check_alt(fig, 5)
+    assert "1 of the 5 comparisons has an interval that excludes the pooled estimate: Far 2005." \
+        in text
+    close = plots.forest_plot(pd.DataFrame({"label": labels[:4], "yi": yi[:4], "vi": vi[:4]}),
+                        pool(yi[:4], vi[:4], method="REML"), measure="SMD")  # fmt: skip
+    assert "Every comparison's interval includes the pooled estimate." in plots.alt_text(close)
 
 
 # ---------------------------------------------------------------------------- general

@@ -512,8 +512,8 @@ def forest_plot(
     else:
         direction = "the interval includes the null value (no clear difference)"
     txt = (
-        f"Forest plot of {k} {'study' if k == 1 else 'studies'} ({measure}"
-        f"{', log scale' if log else ''}). Study estimates range from "
+        f"Forest plot of {k} {'comparison' if k == 1 else 'comparisons'} ({measure}"
+        f"{', log scale' if log else ''}). Their estimates range from "
         f"{_plain(disp(y.min()))} to {_plain(disp(y.max()))}. Pooled {_model_text(overall)} "
         f"estimate {ci_txt}; {direction}."
     )
@@ -524,9 +524,19 @@ def forest_plot(
             f" {pct:g}% prediction interval {_plain(disp(overall.pi_low))} to "
             f"{_plain(disp(overall.pi_high))}."
         )
+    if k > 2:
+        apart = [labels[i] for i in range(k)
+                 if lo[i] > overall.estimate or hi[i] < overall.estimate]  # fmt: skip
+        if apart:
+            verb = ("has an interval that excludes" if len(apart) == 1
+                    else "have intervals that exclude")  # fmt: skip
+            txt += f" {len(apart)} of the {k} comparisons {verb} the pooled estimate: "
+            txt += ", ".join(apart) + "."
+        else:
+            txt += " Every comparison's interval includes the pooled estimate."
     if blocks:
         parts = [
-            f"{g} ({idx.size} {'study' if idx.size == 1 else 'studies'}): "
+            f"{g} ({idx.size} {'comparison' if idx.size == 1 else 'comparisons'}): "
             f"{_plain(disp(p.estimate))} ({_plain(disp(p.ci_low))} to "
             f"{_plain(disp(p.ci_high))})"
             for g, idx, p in blocks
