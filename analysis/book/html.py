@@ -144,7 +144,8 @@ def figure_html(svg: bytes, alt: str, width: int, height: int, table: str | None
         f'<div class="trd-figure-scroll" role="region" tabindex="0" '
         f'aria-label="{escape(FIGURE_REGION_LABEL)}">',
         f'<img class="trd-figure-img" src="data:image/svg+xml;base64,{data}" '
-        f'alt="{escape(alt)}" width="{int(width)}" height="{int(height)}">',
+        f'alt="{escape(alt)}" width="{int(width)}" height="{int(height)}" '
+        f'style="--trd-natural-width: {int(width)}px">',
         "</div>",
     ]
     if table is not None:
