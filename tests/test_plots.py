@@ -180,7 +180,8 @@ def count_labels(fig: Figure, labels: list[str]) -> int:
 def check_alt(fig: Figure, k: int) -> str:
     text = plots.alt_text(fig)
     assert text and text == fig.alt_text
-    assert re.search(rf"\b{k} (comparison|stud)", text), text
+    pattern = r"\ba single comparison\b" if k == 1 else rf"\b{k} (comparison|stud)"
+    assert re.search(pattern, text), text
     return text
 
 

@@ -158,3 +158,36 @@ def test_summary_of_findings_rows(trials, main):
     assert set(sof.certainty) == {rid for rid, _, _ in ROWS}
     assert set(sof.table["Certainty (rule-based GRADE)"]) <= {
         "high", "moderate", "low", "very low", "not rated"}
+
+
+@pytest.mark.parametrize(
+    ("outcome", "measure", "left"),
+    [("remission", "RR", "Favours control"), ("response", "OR", "Favours control"),
+     ("dropout", "RR", "Favours psychotherapy"),
+     ("depressive_symptoms", "SMD", "Favours psychotherapy")],
+)  # fmt: skip
+def test_forest_sides_follow_the_outcome(trials, outcome, measure, left):
+    """More remission or response is better, so a ratio above 1 (right of the null) favours
+    psychotherapy; for symptoms and dropout the left side does. The figure's labels and its
+    alt text say so (the remission plot used to read 'favours control' for RR 11)."""
+    from matplotlib.text import Text
+
+    from analysis.review import figures
+
+    ma = meta_analysis(trials, outcome, measure)
+    assert ma.k >= 1
+    fig = figures.forest(ma)
+    fig.canvas.draw()
+    sides = sorted((t.get_window_extent().x0, t.get_text()) for t in fig.findobj(Text)
+                   if t.get_text().startswith("Favours"))  # fmt: skip
+    assert [s for _, s in sides] == [left, ({"Favours control", "Favours psychotherapy"}
+                                            - {left}).pop()]  # fmt: skip
+    r = ma.result
+    null = 1.0 if ma.is_ratio else 0.0
+    estimate = np.exp(r.estimate) if ma.is_ratio else r.estimate
+    low, high = (np.exp(r.ci_low), np.exp(r.ci_high)) if ma.is_ratio else (r.ci_low, r.ci_high)
+    if low > null or high < null:
+        right_of_null = estimate > null
+        expected = "favours control" if right_of_null == (left == "Favours psychotherapy") \
+            else "favours psychotherapy"
+        assert expected in fig.alt_text, fig.alt_text

@@ -511,12 +511,16 @@ def forest_plot(
         direction = f"the interval excludes the null, i.e. {side.lower()}"
     else:
         direction = "the interval includes the null value (no clear difference)"
-    txt = (
-        f"Forest plot of {k} {'comparison' if k == 1 else 'comparisons'} ({measure}"
-        f"{', log scale' if log else ''}). Their estimates range from "
-        f"{_plain(disp(y.min()))} to {_plain(disp(y.max()))}. Pooled {_model_text(overall)} "
-        f"estimate {ci_txt}; {direction}."
-    )
+    scale = f"{measure}{', log scale' if log else ''}"
+    if k == 1:
+        txt = (f"Forest plot of a single comparison ({scale}), {labels[0]}: estimate {ci_txt}; "
+               f"{direction}.")  # fmt: skip
+    else:
+        txt = (
+            f"Forest plot of {k} comparisons ({scale}). Their estimates range from "
+            f"{_plain(disp(y.min()))} to {_plain(disp(y.max()))}. Pooled "
+            f"{_model_text(overall)} estimate {ci_txt}; {direction}."
+        )
     if k > 1 and np.isfinite(overall.i2):
         txt += f" Heterogeneity: I² = {overall.i2:.0f}%, tau² = {_plain(overall.tau2, 3)}."
     if show_pi:

@@ -42,6 +42,9 @@ DEFAULT_METHOD = "REML"
 DEFAULT_TEST = "adhoc"
 DEFAULT_HKSJ = True
 RATIO = {"RR", "OR"}
+#: Outcomes where more is better: a risk or odds ratio above 1 favours psychotherapy (the
+#: figures label their sides by this; symptoms and dropout are lower-is-better).
+BENEFICIAL_OUTCOMES: tuple[str, ...] = ("response", "remission")
 Z975 = 1.959963984540054
 OUTCOME_LABELS = {
     "depressive_symptoms": "depressive symptoms",
@@ -137,6 +140,13 @@ class MetaAnalysis:
     @property
     def is_ratio(self) -> bool:
         return self.measure in RATIO
+
+    @property
+    def higher_favours_psychotherapy(self) -> bool:
+        """Whether an estimate above the null favours psychotherapy: for the outcomes where more
+        is better (:data:`BENEFICIAL_OUTCOMES`, response and remission), not for symptoms or
+        dropout."""
+        return self.outcome in BENEFICIAL_OUTCOMES
 
     def estimate(self, result_id: str, label: str) -> Estimate:
         """This analysis as a published :class:`~analysis.review.records.Estimate`."""

@@ -86,6 +86,7 @@ def forest(ma: MetaAnalysis, group: Sequence[str] | np.ndarray | None = None) ->
     return forest_plot(
         data, ma.result, subgroups=fitted, group=None if group is None else list(group),
         measure=ma.measure, log_scale=ma.is_ratio,
+        higher_favours_treatment=ma.higher_favours_psychotherapy,
     )  # fmt: skip
 
 
