@@ -180,7 +180,8 @@ def count_labels(fig: Figure, labels: list[str]) -> int:
 def check_alt(fig: Figure, k: int) -> str:
     text = plots.alt_text(fig)
     assert text and text == fig.alt_text
-    pattern = r"\ba single comparison\b" if k == 1 else rf"\b{k} (comparison|stud)"
+    pattern = rf"\b({k} (comparison|stud)|a single comparison\b)" if k == 1 else \
+        rf"\b{k} (comparison|stud)"
     assert re.search(pattern, text), text
     return text
 
@@ -844,3 +845,22 @@ def test_cumulative_and_specification_plot_data():
     assert [_value(v) for v in data["SMD"]] == pytest.approx(spec["estimate"], abs=0.005)
     assert set(data["Control"]) <= {"Usual care", "Any control"}
     assert list(data["Primary analysis"]).index("yes") == 2
+
+
+def test_history_figure_names_estimates_in_words():
+    """Panels, alt text and table name each estimate by its recorded label, not its result id."""
+    from analysis.review.figures import estimate_name, history_figure
+
+    snap = {"estimates": {"dropout.rr.overall": {
+        "label": "Psychotherapy added to usual care vs usual care: dropout (RR)",
+        "measure": "RR", "estimate": 0.98, "ci_low": 0.72, "ci_high": 1.31}}}
+    old = {"estimates": {"dropout.rr.overall": {
+        "measure": "RR", "estimate": 0.99, "ci_low": 0.84, "ci_high": 1.18}}}
+    series = [("1.0.0", old), ("1.1.0", snap)]
+    assert estimate_name(series, "dropout.rr.overall") == "dropout (RR)"
+    assert estimate_name(series, "unknown.id") == "unknown.id"
+    fig = history_figure(series, ["dropout.rr.overall"])
+    assert "dropout.rr.overall" not in fig.alt_text
+    assert "dropout (RR): 0.99 (0.84 to 1.18) in 1.0.0, 0.98 (0.72 to 1.31) in 1.1.0" in fig.alt_text
+    assert set(fig.plot_data["Estimate"]) == {"dropout (RR)"}
+    assert fig.get_axes()[0].get_title() == "dropout (RR)"

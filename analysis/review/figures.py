@@ -45,6 +45,7 @@ __all__ = [
     "forest_or_note",
     "funnel",
     "grouped_forest",
+    "estimate_name",
     "history_figure",
     "note_figure",
 ]
@@ -172,14 +173,27 @@ def definition_comparison_figure(comparison: pd.DataFrame) -> Figure:
     return attach(fig, alt, data=data)
 
 
+def estimate_name(series: list[tuple[str, dict[str, Any]]], key: str) -> str:
+    """A reader's name for the recorded estimate ``key``: its label in the newest snapshot that
+    has one, without the comparison before ": " (``"dropout (RR)"``), else ``key`` itself."""
+    for _name, snap in reversed(series):
+        label = (snap["estimates"].get(key) or {}).get("label")
+        if label:
+            return label.split(": ", 1)[-1]
+    return key
+
+
 def history_figure(series: list[tuple[str, dict[str, Any]]], keys: Sequence[str]) -> Figure:
     """One panel per key estimate: point estimate and 95% CI in each snapshot of ``series``
     (``(name, snapshot)`` pairs, oldest first), dashed line at the null (log axis for ratios)."""
-    fig = Figure(figsize=(3.2 * len(keys), 3.2))
+    import textwrap
+
+    fig = Figure(figsize=(3.2 * len(keys), 3.4))
     axes = fig.subplots(1, len(keys), squeeze=False)[0]
     records: list[dict[str, str]] = []
     parts: list[str] = []
     for ax, key in zip(axes, keys, strict=True):
+        name = estimate_name(series, key)
         xs, est, lo, hi, measure = [], [], [], [], ""
         for i, (_name, snap) in enumerate(series):
             e = snap["estimates"].get(key)
@@ -190,7 +204,7 @@ def history_figure(series: list[tuple[str, dict[str, Any]]], keys: Sequence[str]
                 hi.append(e["ci_high"])
                 measure = e["measure"]
                 ci = f"{_num(e['ci_low'])} to {_num(e['ci_high'])}"
-                records.append({"Estimate": key, "Version": _name, "Measure": e["measure"],
+                records.append({"Estimate": name, "Version": _name, "Measure": e["measure"],
                                 "Estimate value": _num(e["estimate"]), "95% CI": ci})  # fmt: skip
         ratio = measure in ("RR", "OR")
         if xs:
@@ -201,18 +215,24 @@ def history_figure(series: list[tuple[str, dict[str, Any]]], keys: Sequence[str]
                     transform=ax.transAxes)  # fmt: skip
         ax.axhline(1.0 if ratio else 0.0, color="grey", lw=0.8, ls="--")
         if ratio:
+            from matplotlib.ticker import FuncFormatter
+
             ax.set_yscale("log")
+            plain = FuncFormatter(lambda v, _pos: f"{v:g}")
+            ax.yaxis.set_major_formatter(plain)
+            if xs and max(max(hi), 1.0) / min(min(lo), 1.0) < 10:  # within a decade: label minors
+                ax.yaxis.set_minor_formatter(plain)
         ax.set_xticks(range(len(series)), [name for name, _ in series], rotation=30)
         ax.set_xlim(-0.6, len(series) - 0.4)
-        ax.set_title(key, fontsize=9)
+        ax.set_title("\n".join(textwrap.wrap(name, 30)), fontsize=9)
         ax.set_ylabel(measure or "estimate")
         if xs:
             first, last = series[xs[0]][0], series[xs[-1]][0]
-            parts.append(f"{key} ({measure}): {_plain(est[0])} ({_plain(lo[0])} to "
+            parts.append(f"{name}: {_plain(est[0])} ({_plain(lo[0])} to "
                          f"{_plain(hi[0])}) in {first}, {_plain(est[-1])} "
                          f"({_plain(lo[-1])} to {_plain(hi[-1])}) in {last}")  # fmt: skip
         else:
-            parts.append(f"{key}: no trial data yet")
+            parts.append(f"{name}: no trial data yet")
     fig.tight_layout()
     alt = (f"{len(keys)} panels, one per key estimate, each showing the point estimate and 95% "
            f"confidence interval in each of {len(series)} versions "
