@@ -861,6 +861,7 @@ def test_history_figure_names_estimates_in_words():
     assert estimate_name(series, "unknown.id") == "unknown.id"
     fig = history_figure(series, ["dropout.rr.overall"])
     assert "dropout.rr.overall" not in fig.alt_text
-    assert "dropout (RR): 0.99 (0.84 to 1.18) in 1.0.0, 0.98 (0.72 to 1.31) in 1.1.0" in fig.alt_text
+    expected = "dropout (RR): 0.99 (0.84 to 1.18) in 1.0.0, 0.98 (0.72 to 1.31) in 1.1.0"
+    assert expected in fig.alt_text
     assert set(fig.plot_data["Estimate"]) == {"dropout (RR)"}
     assert fig.get_axes()[0].get_title() == "dropout (RR)"
