@@ -163,6 +163,9 @@ def definition_comparison_figure(comparison: pd.DataFrame) -> Figure:
            f"confidence interval under each of {len(ok)} definitions of treatment-resistant "
            f"depression, with a vertical line at no effect (negative values favour "
            f"psychotherapy): " + "; ".join(parts) + ".")  # fmt: skip
+    empty = [str(d) for d in comparison.loc[comparison["est"].isna(), "Definition"]]
+    if empty:
+        alt += " Not shown, no usable data yet: " + "; ".join(empty) + "."
     data = pd.DataFrame({
         "Definition": [str(d) for d in ok["Definition"].iloc[::-1]],
         "k": [str(int(k)) for k in ok["k"].iloc[::-1]],
