@@ -89,3 +89,11 @@ def test_not_complete_and_awaiting_tables():
     assert table.iloc[0, -1].startswith("Not in the main analysis: active control.")
     assert list(table.index) == [0]
     assert len(tables.awaiting_table(pd.DataFrame(columns=["study_id", "reason"]))) == 0
+
+
+def test_join_words():
+    assert text.join_words([]) == ""
+    assert text.join_words(["a"]) == "a"
+    assert text.join_words(["a", "b", "c"]) == "a, b and c"
+    assert text.join_words(["x", "y"], "or") == "x or y"
+    assert text.join_words([1, 2]) == "1 and 2"

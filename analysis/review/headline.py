@@ -20,7 +20,14 @@ from analysis.review.protocol import comparison_mask, control_type, protocol_of
 from analysis.review.records import result_record
 from analysis.review.sentences import nnt_from_smd_text
 from analysis.review.summary_of_findings import certainty_statement, subject
-from analysis.review.text import count_text, describe, percent, study_label, trial_list
+from analysis.review.text import (
+    count_text,
+    describe,
+    join_words,
+    percent,
+    study_label,
+    trial_list,
+)
 
 __all__ = [
     "FAMILY_MIN_TRIALS",
@@ -118,7 +125,7 @@ def headline_texts(trials: Any, primary: MetaAnalysis, secondary: MetaAnalysis) 
         "statement": text,
         "certainty": rating.certainty,
         "certainty_meaning": certainty_meaning(rating.certainty),
-        "certainty_why": ("rated down for " + _and(down)) if down else "not rated down",
+        "certainty_why": ("rated down for " + join_words(down)) if down else "not rated down",
         "nnt": nnt,
         "cer": percent(cer),
         "cer_source": source,
@@ -129,11 +136,6 @@ def headline_texts(trials: Any, primary: MetaAnalysis, secondary: MetaAnalysis) 
         "secondary_extra": trial_list(waitlisted),
         "secondary_extra_n": count_text(len(waitlisted), "wait-list trial"),
     }
-
-
-def _and(items: list[str]) -> str:
-    """``["a", "b", "c"]`` -> ``"a, b and c"``."""
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def certainty_meaning(certainty: str) -> str:
@@ -187,7 +189,7 @@ def which_therapy_text(trials: Any, primary: MetaAnalysis | None = None) -> str:
     groups = []
     for n in sorted(set(counts.values()), reverse=True):
         names = [by_slug[slug].plain_name for slug in counts if counts[slug] == n]
-        groups.append(f"{_and(names)} ({count_text(n, 'trial')}"
+        groups.append(f"{join_words(names)} ({count_text(n, 'trial')}"
                       + (" each)" if len(names) > 1 else ")"))  # fmt: skip
     lead = f"The {count_text(n_trials, 'trial')} tested " + "; ".join(groups)
     if multi:

@@ -31,7 +31,7 @@ from analysis.evidence.paths import data_version
 from analysis.evidence.validation import release_problems
 from analysis.review.catalogue import ANALYSES, COMPUTED, MODALITIES, estimate, modality_id
 from analysis.review.records import Estimate
-from analysis.review.text import count_text, fmt_number, study_label
+from analysis.review.text import count_text, fmt_number, join_words, study_label
 
 HISTORY_DIR = "history"
 
@@ -458,7 +458,5 @@ def _short(entry: dict[str, Any] | None) -> str:
 
 
 def _and(items: list[str]) -> str:
-    items = [i for i in items if i]
-    if len(items) <= 1:
-        return "".join(items)
-    return ", ".join(items[:-1]) + " and " + items[-1]
+    """The non-empty ``items`` joined with :func:`~analysis.review.text.join_words`."""
+    return join_words(i for i in items if i)

@@ -18,6 +18,7 @@ import pandas as pd
 
 from analysis.evidence.protocol import Protocol, load_protocol
 from analysis.review.grade import rules_of, statement
+from analysis.review.text import join_words
 
 __all__ = [
     "comparison_mask",
@@ -113,11 +114,6 @@ _POPULATION_WORDS = {"itt": "intention-to-treat data (all randomised participant
                      "completers": "completers' data (only participants with outcome data)"}
 
 
-def _list(items: Sequence[str], last: str = "and") -> str:
-    items = [str(i) for i in items]
-    if len(items) <= 1:
-        return "".join(items)
-    return ", ".join(items[:-1]) + f" {last} " + items[-1]
 
 
 def model_text(proto: Protocol) -> str:
@@ -138,7 +134,7 @@ def protocol_texts(proto: Protocol) -> dict[str, str]:
     """
     g = proto.grade
     rules = rules_of(proto)
-    self_help = _list(proto.self_help_formats, "or") or "none"
+    self_help = join_words(proto.self_help_formats, "or") or "none"
     acr = proto.assumed_control_risk
     risks = []
     for outcome, spec in acr.items():
@@ -154,7 +150,7 @@ def protocol_texts(proto: Protocol) -> dict[str, str]:
         "population": " ".join(str(proto.raw["population"]["description"]).split()),
         "min_failed": str(proto.min_failed),
         "strict_min_failed": str(proto.strict_min_failed),
-        "doubtful_flags": _list([f"{f}" for f in proto.doubtful_population_flags], "or"),
+        "doubtful_flags": join_words([f"{f}" for f in proto.doubtful_population_flags], "or"),
         "designs": " ".join(str(proto.raw["designs"]["eligible"]).split()),
         "interventions": " ".join(str(proto.raw["interventions"]["description"]).split()),
         "self_help": (f"Self-help formats (studies.csv format {self_help}) are excluded from the "
@@ -164,26 +160,28 @@ def protocol_texts(proto: Protocol) -> dict[str, str]:
         "primary_label": proto.primary.label,
         "primary_comparison": (
             f"The primary comparison is {proto.primary.label}: trials of design "
-            f"{proto.primary.design} whose control group is {_list(proto.primary.controls, 'or')}."
+            f"{proto.primary.design} whose control group is "
+            f"{join_words(proto.primary.controls, 'or')}."
         ),
         "all_controls": (
             f"A secondary analysis, shown beside the primary one, pools "
-            f"{proto.all_controls.label}: {_list(proto.all_controls.controls, 'and')} controls "
+            f"{proto.all_controls.label}: "
+            f"{join_words(proto.all_controls.controls, 'and')} controls "
             f"together. A trial's control is a wait-list when the trial carries the "
             f"{proto.waitlist_flag} flag (usual treatment, including medication, continued); "
             "otherwise it is usual care."
         ),
         "waitlist_subgroup": " ".join(str(proto.raw["comparisons"]["waitlist_subgroup"]).split()),
-        "never_pooled": (f"Trials of design {_list(proto.never_pooled_designs, 'or')} (a "
+        "never_pooled": (f"Trials of design {join_words(proto.never_pooled_designs, 'or')} (a "
                          "psychotherapy against medication, an active control or another "
                          "psychotherapy) are never pooled with these comparisons."),
         "outcomes": ("The primary outcome is depressive symptoms at the end of treatment, as a "
                      "standardised mean difference (SMD). Secondary outcomes: "
-                     f"{_list(proto.raw['outcomes']['secondary'])}."),
+                     f"{join_words(proto.raw['outcomes']['secondary'])}."),
         "instruments": (
             "Established depression-severity instruments, in the order of preference of the "
             f"primary analysis ({proto.first_rater}-rated first): "
-            f"{_list(proto.established_instruments)}. Any other instrument (for example an "
+            f"{join_words(proto.established_instruments)}. Any other instrument (for example an "
             "adjustment-inventory subscale, or a scale the sources do not name) enters only the "
             "\"any instrument\" sensitivity analyses."
         ),
@@ -192,7 +190,7 @@ def protocol_texts(proto: Protocol) -> dict[str, str]:
             "trial's own primary definition first (then a definition not known to be the "
             "trial's, then another one); then the first instrument in the order above; then "
             + "; then ".join(_POPULATION_WORDS[p] for p in proto.population_order) + "; then "
-            + _list([f"rows marked {u}" for u in proto.use_order], "before")
+            + join_words([f"rows marked {u}" for u in proto.use_order], "before")
             + " in the data; then arm-level data before published effects. Only the end of "
             f"treatment (time point {proto.timepoint}) enters the main analyses."
         ),
@@ -225,7 +223,8 @@ def protocol_texts(proto: Protocol) -> dict[str, str]:
             f"Risk of bias: rated down when more than {g['risk_of_bias_weight_share']:g}% of the "
             "weight comes from comparisons at high risk of bias in a domain that applies to the "
             "outcome, or never assessed. Participants of trials of design "
-            f"{_list(g['unblinded_designs'], 'or')} know whether they receive psychotherapy, so "
+            f"{join_words(g['unblinded_designs'], 'or')} know whether they receive "
+            "psychotherapy, so "
             "their self-rated outcomes are at high risk of detection bias unless a source judges "
             "otherwise."
         ),
@@ -239,7 +238,7 @@ def protocol_texts(proto: Protocol) -> dict[str, str]:
             f"weight comes from trials that did not require at least {proto.strict_min_failed} "
             "failed antidepressants (most of their participants had failed one), or whose "
             "population may not be treatment-resistant (flags "
-            f"{_list([f'{f}' for f in proto.doubtful_population_flags], 'or')})."
+            f"{join_words([f'{f}' for f in proto.doubtful_population_flags], 'or')})."
         ),
         "grade_imprecision": (
             "Imprecision: rated down when the confidence interval includes no effect, or when "

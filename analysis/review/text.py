@@ -94,14 +94,19 @@ def study_label(study_id: str) -> str:
     return f"{name} {match.group(2)}{match.group(3)}"
 
 
+def join_words(items: Iterable[Any], last: str = "and") -> str:
+    """``["a", "b", "c"]`` -> ``"a, b and c"`` (``last="or"``: ``"a, b or c"``); one item alone,
+    ``""`` for none. The one list-joining helper of the book's sentences."""
+    words = [str(i) for i in items]
+    if len(words) <= 1:
+        return "".join(words)
+    return ", ".join(words[:-1]) + f" {last} " + words[-1]
+
+
 def trial_list(ids: Iterable[str]) -> str:
     """``["Wiles2013", "Town2017"]`` -> ``"Wiles 2013 and Town 2017"`` (``"none"`` if empty)."""
     labels = [study_label(x) for x in dict.fromkeys(ids)]
-    if not labels:
-        return "none"
-    if len(labels) == 1:
-        return labels[0]
-    return ", ".join(labels[:-1]) + " and " + labels[-1]
+    return join_words(labels) if labels else "none"
 
 
 def percent(x: float | None, digits: int = 0) -> str:
